@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The test command: installs what the tests need, builds zabfs from scratch
+# (plain, ASan+UBSan, and the fuzz targets with clang), and runs the suites.
+#   packaging/test.sh            everything CI runs (about 15-25 minutes)
+#   packaging/test.sh quick      plain build + unit + compat only
+# Build trees go to build/ (plain), build-asan/, build-tsan/, build-fuzz/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:-full}
+jobs=${JOBS:-2}
+
+bash packaging/install-deps.sh
+
+configure_and_build() { # dir, extra cmake args...
+	local dir=$1
+	shift
+	rm -rf "$dir"
+	cmake -S . -B "$dir" "$@" >/dev/null
+	cmake --build "$dir" -j"$jobs"
+}
+
+echo "== plain build and all suites"
+configure_and_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+ctest --test-dir build --output-on-failure -j1
+
+[ "$mode" = quick ] && exit 0
+
+echo "== ASan + UBSan build: unit and compat suites"
+configure_and_build build-asan -DZABFS_SANITIZE=address -DCMAKE_BUILD_TYPE=Debug
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	ctest --test-dir build-asan --output-on-failure -j1
+
+echo "== TSan build: unit suites"
+configure_and_build build-tsan -DZABFS_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug
+TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan --output-on-failure -j1 -L unit
+
+echo "== fuzz smoke (libFuzzer, ${FUZZ_SECONDS:-20} s per target)"
+CC=clang configure_and_build build-fuzz -DZABFS_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug
+bash tests/fuzz/run.sh build-fuzz "${FUZZ_SECONDS:-20}"
