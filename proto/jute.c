@@ -131,8 +131,8 @@ void jute_writer_free(struct jute_writer *w)
 
 uint8_t *jute_put_reserve(struct jute_writer *w, size_t n)
 {
-	if (w->failed)
-		return NULL;
+	if (w->failed || n == 0)
+		return NULL; /* nothing to fill (and no NULL + 0) */
 	if (n > w->cap - w->len) {
 		if (w->fixed || n > SIZE_MAX / 2 - w->len) {
 			w->failed = true;

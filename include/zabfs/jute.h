@@ -100,7 +100,8 @@ void jute_put_raw(struct jute_writer *w, const void *p, size_t n);
 /* A ustring from a NUL-terminated C string (NULL writes null). */
 void jute_put_cstring(struct jute_writer *w, const char *s);
 /* Reserve n bytes and return them for the caller to fill (NULL on
- * failure); used to patch a length prefix once the body is written. */
+ * failure, and for n == 0); used to patch a length prefix once the body is
+ * written. */
 uint8_t *jute_put_reserve(struct jute_writer *w, size_t n);
 /* Overwrite a big-endian int32 at byte offset off (< len). */
 void jute_patch_int(struct jute_writer *w, size_t off, int32_t v);

@@ -3,7 +3,7 @@
  * peers replicate, and apply executes.
  *
  * Design
- *   A transaction's canonical form is its encoding (proto/txn.c): the bytes
+ *   A transaction's canonical form is its encoding (proto/txn_codec.c): the bytes
  *   that are appended to the log and sent to peers.  struct txn is a decoded
  *   *view* of such bytes: every zk_bytes in it points into the encoded buffer,
  *   which the caller keeps alive while the view is used.

@@ -1,1 +1,0 @@
-# replica part: auth

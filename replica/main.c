@@ -1,0 +1,30 @@
+/*
+ * main.c - `zabfs CONFIG`: load a zoo.cfg and run the node in the
+ * foreground until SIGTERM.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "zabfs/config.h"
+#include "zabfs/err.h"
+#include "zabfs/server.h"
+
+int main(int argc, char **argv)
+{
+	if (argc != 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		fprintf(stderr, "usage: zabfs CONFIG\n"
+				"  CONFIG is a ZooKeeper zoo.cfg (see README.md)\n");
+		return argc == 2 ? 0 : 1;
+	}
+	struct zabfs_config cfg;
+	char err[512];
+	if (config_load(argv[1], &cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "zabfs: %s\n", err);
+		return 1;
+	}
+	for (size_t i = 0; i < cfg.n_warnings; i++)
+		fprintf(stderr, "zabfs: warning: %s\n", cfg.warnings[i]);
+	int rc = zabfs_server_run(&cfg);
+	config_free(&cfg);
+	return rc;
+}

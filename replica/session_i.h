@@ -1,0 +1,68 @@
+/*
+ * session_i.h - the sessions a node knows: created and closed by
+ * transactions, kept alive by the traffic of their connection, expired by
+ * the loop's ticker.
+ *
+ * Design
+ *   A table by id (hmap), owned by the loop thread.  A session exists from
+ *   the moment its id is handed out (committed == false until the
+ *   createSession transaction is applied) until its closeSession transaction
+ *   is applied.  Expiry is a deadline on the monotonic clock, pushed forward
+ *   by every packet of the session's connection; the ticker proposes a
+ *   closeSession for each committed session past its deadline.
+ *
+ * Invariants
+ *   1. closing is set when a closeSession has been prepped; no write of the
+ *      session is accepted after that.
+ *   2. conn is the connection currently attached, or NULL; a connection
+ *      points back through conn->session.
+ */
+#ifndef ZABFS_SESSION_I_H
+#define ZABFS_SESSION_I_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hmap_i.h"
+#include "zabfs/jute.h"
+
+struct conn;
+
+struct session {
+	struct hmap_node node;
+	int64_t id;
+	int32_t timeout_ms;
+	uint8_t passwd[16];
+	uint64_t expire_ms; /* monotonic deadline */
+	bool committed;
+	bool closing;
+	struct conn *conn;
+};
+
+struct sessions {
+	struct hmap map;
+	int64_t next_id;
+	uint64_t n_committed;
+};
+
+int sessions_init(struct sessions *ss, int32_t server_id, int64_t wall_ms);
+void sessions_destroy(struct sessions *ss);
+struct session *sessions_find(const struct sessions *ss, int64_t id);
+/* A new session with a fresh id and random password, not yet committed. */
+struct session *sessions_create(struct sessions *ss, int32_t timeout_ms,
+				uint64_t now_ms);
+/* Apply of createSession: marks it committed (creating it when replaying). */
+int sessions_apply_create(struct sessions *ss, int64_t id, int32_t timeout_ms,
+			  const uint8_t passwd[16], uint64_t now_ms);
+/* Apply of closeSession: forgets it; returns the attached conn, if any. */
+struct conn *sessions_apply_close(struct sessions *ss, int64_t id);
+static inline void session_touch(struct session *s, uint64_t now_ms)
+{
+	s->expire_ms = now_ms + (uint64_t)s->timeout_ms;
+}
+/* The committed sessions, for snapshots: encode / decode. */
+void sessions_encode(const struct sessions *ss, struct jute_writer *w);
+int sessions_decode(struct sessions *ss, const uint8_t *buf, size_t len,
+		    uint64_t now_ms);
+
+#endif

@@ -1,1 +1,0 @@
-# fuzz targets: proto
