@@ -66,10 +66,13 @@ int commit_propose(struct server *srv, struct proposal *p)
 	return 0;
 }
 
-/* The change feed: tree events become watch events. */
+/* The change feed: every tree event goes to the frontend's feed, and
+ * becomes the client port's watch events. */
 static void on_tree_event(void *ctx, const struct tree_event *ev)
 {
 	struct server *srv = ctx;
+	if (srv->feed.fn)
+		srv->feed.fn(srv->feed.ctx, ev);
 	struct watch_event we = {.zxid = ev->zxid, .path = ev->path};
 	switch (ev->type) {
 	case TREE_CREATED:

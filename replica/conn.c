@@ -46,13 +46,22 @@
 
 static void on_close(uv_handle_t *h);
 static void handle_input(struct conn *c);
+void conn_free(struct conn *c);
 static void mark_dirty(struct conn *c);
+
+/* True once conn_close has run: nothing more goes out. */
+static bool is_closed(struct conn *c)
+{
+	return c->is_local ? c->local_closed
+			   : uv_is_closing((uv_handle_t *)&c->tcp);
+}
 
 /* Stops reading; the connection closes once its output is written. */
 static void close_after_flush(struct conn *c)
 {
 	c->state = CONN_CLOSING;
-	uv_read_stop((uv_stream_t *)&c->tcp);
+	if (!c->is_local)
+		uv_read_stop((uv_stream_t *)&c->tcp);
 	mark_dirty(c);
 }
 
@@ -77,7 +86,7 @@ static bool is_write_op(int32_t type)
 
 static void mark_dirty(struct conn *c)
 {
-	if (c->dirty || uv_is_closing((uv_handle_t *)&c->tcp))
+	if (c->dirty || is_closed(c))
 		return;
 	c->dirty = true;
 	c->dirty_next = c->srv->dirty;
@@ -86,7 +95,7 @@ static void mark_dirty(struct conn *c)
 
 void conn_send_frame(struct conn *c, const struct jute_writer *frame)
 {
-	if (uv_is_closing((uv_handle_t *)&c->tcp))
+	if (is_closed(c))
 		return;
 	jute_put_raw(&c->out, frame->buf, frame->len);
 	c->packets_out++;
@@ -201,7 +210,7 @@ void conn_reply_done(struct conn *c, struct creq *q)
 
 /* ------------------------------------------------------------ frames in */
 
-static void handle_frame(struct conn *c, const uint8_t *frame, size_t len)
+void conn_handle_frame(struct conn *c, const uint8_t *frame, size_t len)
 {
 	c->packets_in++;
 	c->srv->stats.packets_received++;
@@ -410,7 +419,7 @@ static void handle_input(struct conn *c)
 		if (c->state == CONN_HANDSHAKE)
 			handle_connect(c, frame, (size_t)flen);
 		else
-			handle_frame(c, frame, (size_t)flen);
+			conn_handle_frame(c, frame, (size_t)flen);
 	}
 	if (pos) {
 		memmove(c->in, c->in + pos, c->in_len - pos);
@@ -480,6 +489,10 @@ static void flush_one(struct conn *c)
 {
 	if (c->write_in_flight)
 		return;
+	if (c->is_local && c->out.len) {
+		local_deliver(c);
+		jute_writer_reset(&c->out);
+	}
 	if (!c->out.len) {
 		if (c->state == CONN_CLOSING)
 			conn_close(c);
@@ -512,6 +525,11 @@ void conn_flush_all(struct server *srv)
 		c->dirty_next = NULL;
 		flush_one(c);
 	}
+	while (srv->graveyard) {
+		struct conn *c = srv->graveyard;
+		srv->graveyard = c->next;
+		conn_free(c);
+	}
 }
 
 /* ------------------------------------------------------------ lifecycle */
@@ -524,7 +542,7 @@ static bool is_listed(const struct server *srv, const struct conn *c)
 void conn_close(struct conn *c)
 {
 	struct server *srv = c->srv;
-	if (uv_is_closing((uv_handle_t *)&c->tcp))
+	if (is_closed(c))
 		return;
 	c->state = CONN_CLOSING;
 	if (c->dirty) {
@@ -560,17 +578,29 @@ void conn_close(struct conn *c)
 		creq_free(q);
 	}
 	c->tail = NULL;
+	if (c->is_local) {
+		/* No handle to close: freed once the loop is out of it. */
+		c->local_closed = true;
+		local_conn_closed(c);
+		c->next = srv->graveyard;
+		srv->graveyard = c;
+		return;
+	}
 	uv_close((uv_handle_t *)&c->tcp, on_close);
 }
 
-static void on_close(uv_handle_t *h)
+void conn_free(struct conn *c)
 {
-	struct conn *c = h->data;
 	jute_writer_free(&c->out);
 	jute_writer_free(&c->sending);
 	auth_ids_free(&c->ids);
 	free(c->in);
 	free(c);
+}
+
+static void on_close(uv_handle_t *h)
+{
+	conn_free(h->data);
 }
 
 static size_t conns_from(const struct server *srv, const char *ip)
@@ -654,8 +684,6 @@ int conn_listen(struct server *srv)
 			cfg->client_addr);
 		return ZK_CONFIG;
 	}
-	uv_tcp_init(srv->loop, &srv->listener);
-	srv->listener.data = srv;
 	rc = uv_tcp_bind(&srv->listener, (struct sockaddr *)&addr, 0);
 	if (!rc)
 		rc = uv_listen((uv_stream_t *)&srv->listener, 511, on_connection);

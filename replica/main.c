@@ -24,7 +24,7 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < cfg.n_warnings; i++)
 		fprintf(stderr, "zabfs: warning: %s\n", cfg.warnings[i]);
-	int rc = zabfs_server_run(&cfg);
+	int rc = zabfs_server_run(&cfg, NULL);
 	config_free(&cfg);
 	return rc;
 }

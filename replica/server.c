@@ -222,7 +222,8 @@ static void expire_sessions(struct server *srv, uint64_t now)
 	while (n) {
 		struct hmap_node *next = hmap_next(m, &bucket, n);
 		struct session *s = HMAP_CONTAINER(n, struct session, node);
-		if (s->committed && !s->closing && s->expire_ms < now) {
+		if (s->committed && !s->closing && !s->local &&
+		    s->expire_ms < now) {
 			if (s->conn) {
 				struct conn *c = s->conn;
 				c->session = NULL;
@@ -266,6 +267,7 @@ static void server_stop(struct server *srv, int exit_code)
 		return;
 	srv->stopping = true;
 	srv->exit_code = exit_code;
+	local_stop(srv);
 	while (srv->conns)
 		conn_close(srv->conns);
 	uv_close((uv_handle_t *)&srv->listener, NULL);
@@ -441,7 +443,8 @@ static int recover(struct server *srv)
 
 /* ---------------------------------------------------------------- public */
 
-int zabfs_server_run(const struct zabfs_config *cfg)
+int zabfs_server_run(const struct zabfs_config *cfg,
+		     const struct zabfs_frontend *frontend)
 {
 	struct server *srv = calloc(1, sizeof(*srv));
 	int rc = ZK_NOMEM;
@@ -491,18 +494,35 @@ int zabfs_server_run(const struct zabfs_config *cfg)
 	uv_signal_init(srv->loop, &srv->sig_int);
 	srv->sig_int.data = srv;
 	uv_signal_start(&srv->sig_int, on_signal, SIGINT);
-	rc = conn_listen(srv);
+	uv_tcp_init(srv->loop, &srv->listener);
+	srv->listener.data = srv;
+	rc = local_init(srv);
+	if (!rc && frontend) {
+		rc = frontend->start((struct zabfs_replica *)(void *)srv,
+				     &srv->frontend_state);
+		if (!rc)
+			srv->frontend = frontend;
+	}
+	if (!rc && cfg->client_port)
+		rc = conn_listen(srv);
 	if (rc) {
 		srv->exit_code = 1;
 	} else {
-		fprintf(stderr, "zabfs: serving on %s:%u (myid %d)\n",
-			cfg->client_addr, cfg->client_port, cfg->myid);
+		if (cfg->client_port)
+			fprintf(stderr, "zabfs: serving on %s:%u (myid %d)\n",
+				cfg->client_addr, cfg->client_port, cfg->myid);
 		uv_run(srv->loop, UV_RUN_DEFAULT);
 	}
-	/* Let the log thread finish, then close every handle. */
+	/* Every local call is answered (ZK_STOPPED) by now: the frontend's
+	 * threads can be joined.  Then close every handle. */
+	server_stop(srv, srv->exit_code);
+	if (srv->frontend)
+		srv->frontend->stop(srv->frontend_state);
+	conn_flush_all(srv);
 	uv_walk(srv->loop, close_walk, NULL);
 	uv_run(srv->loop, UV_RUN_DEFAULT);
 	uv_loop_close(srv->loop);
+	pthread_mutex_destroy(&srv->local_mu);
 	rc = srv->exit_code;
 close_log:
 	if (srv->log)

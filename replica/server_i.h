@@ -31,6 +31,7 @@
 #ifndef ZABFS_SERVER_I_H
 #define ZABFS_SERVER_I_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
@@ -38,6 +39,8 @@
 #include "hmap_i.h"
 #include "zabfs/config.h"
 #include "zabfs/jute.h"
+#include "zabfs/replica.h"
+#include "zabfs/tree.h"
 #include "zabfs/txn.h"
 #include "zabfs/zkproto.h"
 #include "auth_i.h"
@@ -45,9 +48,9 @@
 #include "session_i.h"
 #include "watch_i.h"
 
-struct tree;
 struct txnlog;
 struct prep_ctx;
+struct local_op;
 struct server;
 struct conn;
 
@@ -79,7 +82,11 @@ enum conn_state {
 };
 
 struct conn {
-	uv_tcp_t tcp; /* first: the handle's data is the conn */
+	uv_tcp_t tcp; /* first: the handle's data is the conn; unused when
+		       * local */
+	bool is_local;             /* a local session's conn (local.c) */
+	bool local_closed;         /* is_local and conn_close ran */
+	struct zabfs_local *local; /* its session; NULL once detached */
 	struct server *srv;
 	struct conn *prev, *next; /* srv->conns */
 	struct conn *dirty_next;  /* srv->dirty: has output to flush */
@@ -146,6 +153,7 @@ struct server {
 	uv_signal_t sig_term, sig_int;
 
 	struct conn *conns; /* every open connection */
+	struct conn *graveyard; /* closed local conns, freed after flushing */
 	struct conn *dirty; /* connections with output to flush */
 	size_t n_conns;
 	uint64_t next_conn_id;
@@ -171,9 +179,18 @@ struct server {
 
 	struct server_stats stats;
 	struct jute_writer scratch; /* one reply being built (loop only) */
+
+	/* local.c: calls from frontend threads (mutex-protected inbox). */
+	uv_async_t local_wakeup;
+	pthread_mutex_t local_mu;
+	struct local_op *local_inbox, *local_inbox_tail;
+	bool local_stopped; /* under local_mu */
+	struct tree_listener feed; /* the frontend's change feed */
+	const struct zabfs_frontend *frontend;
+	void *frontend_state;
 };
 
-/* conn.c */
+/* conn.c.  conn_listen binds srv->listener (initialised by the caller). */
 int conn_listen(struct server *srv);
 void conn_send_frame(struct conn *c, const struct jute_writer *frame);
 /* A reply was appended to c->out directly; close once it is written if
@@ -185,6 +202,18 @@ void conn_pump(struct conn *c);
 void conn_flush_all(struct server *srv);
 struct creq *conn_creq_new(struct conn *c, int32_t xid, int32_t type);
 void conn_session_ready(struct conn *c, int err);
+
+/* One request frame (RequestHeader + record) of an established conn. */
+void conn_handle_frame(struct conn *c, const uint8_t *frame, size_t len);
+void conn_free(struct conn *c);
+
+/* local.c: the in-process door of replica.h. */
+int local_init(struct server *srv);
+/* The replies gathered in a local conn's output go to their callers. */
+void local_deliver(struct conn *c);
+void local_conn_closed(struct conn *c);
+/* Fails every waiting local call with ZK_STOPPED (server stopping). */
+void local_stop(struct server *srv);
 
 /* dispatch.c: one decoded request of an established connection. */
 void dispatch_request(struct conn *c, const uint8_t *frame, size_t len,

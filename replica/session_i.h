@@ -36,6 +36,7 @@ struct session {
 	uint64_t expire_ms; /* monotonic deadline */
 	bool committed;
 	bool closing;
+	bool local; /* a local session (local.c): never expires here */
 	struct conn *conn;
 };
 
