@@ -11,6 +11,11 @@ jobs=${JOBS:-2}
 
 bash packaging/install-deps.sh
 
+# Each stage either passes or stops the script (set -e); the last line
+# counts the stages.
+stages=0
+stage_done() { stages=$((stages + 1)); }
+
 configure_and_build() { # dir, extra cmake args...
 	local dir=$1
 	shift
@@ -22,19 +27,31 @@ configure_and_build() { # dir, extra cmake args...
 echo "== plain build and all suites"
 configure_and_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 ctest --test-dir build --output-on-failure -j1
+stage_done
 
-[ "$mode" = quick ] && exit 0
+if [ "$mode" = quick ]; then
+	echo "stages: $stages passed, 0 failed"
+	exit 0
+fi
+
+echo "== the compat suites against Apache ZooKeeper 3.8 (they test ZooKeeper's behaviour)"
+bash tests/compat/run-against-zookeeper.sh
+stage_done
 
 echo "== ASan + UBSan build: unit and compat suites"
 configure_and_build build-asan -DZABFS_SANITIZE=address -DCMAKE_BUILD_TYPE=Debug
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	ctest --test-dir build-asan --output-on-failure -j1
+stage_done
 
 echo "== TSan build: unit and compat suites (but the RCU-reader tests, see tests/tsan.supp)"
 configure_and_build build-tsan -DZABFS_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug
 TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/tests/tsan.supp" \
 	ctest --test-dir build-tsan --output-on-failure -j1 -LE rcu
+stage_done
 
 echo "== fuzz smoke (libFuzzer, ${FUZZ_SECONDS:-20} s per target)"
 CC=clang configure_and_build build-fuzz -DZABFS_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug
 bash tests/fuzz/run.sh build-fuzz "${FUZZ_SECONDS:-20}"
+stage_done
+echo "stages: $stages passed, 0 failed"

@@ -191,7 +191,7 @@ static int get_bool(struct loader *ld, const char *key, const char *value,
 static int set_client_port(struct loader *ld, const char *key,
 			   const char *value)
 {
-	int64_t v;
+	int64_t v = 0;
 	int rv = get_int(ld, key, value, 1, UINT16_MAX, &v);
 	if (rv == 0)
 		ld->cfg->client_port = (uint16_t)v;
@@ -202,7 +202,7 @@ static int set_client_port(struct loader *ld, const char *key,
 static int get_session(struct loader *ld, const char *key, const char *value,
 		       int32_t *out)
 {
-	int64_t v;
+	int64_t v = 0;
 	if (!parse_int(value, false, -1, INT32_MAX, &v) || v == 0)
 		return fail(ld,
 			    "%s: '%s' is not a positive integer (or -1 for "
@@ -287,7 +287,7 @@ static int set_force_sync(struct loader *ld, const char *key,
 
 static int set_prealloc(struct loader *ld, const char *key, const char *value)
 {
-	int64_t v;
+	int64_t v = 0;
 	int rv = get_int(ld, key, value, 1, INT32_MAX, &v);
 	if (rv == 0)
 		ld->cfg->prealloc_bytes = v * 1024;
@@ -297,7 +297,7 @@ static int set_prealloc(struct loader *ld, const char *key, const char *value)
 static int set_maxbuffer(struct loader *ld, const char *key,
 			 const char *value)
 {
-	int64_t v;
+	int64_t v = 0;
 	if (!parse_int(value, true, 1, INT32_MAX, &v))
 		return fail(ld,
 			    "%s: '%s' is not a positive integer (decimal or "
@@ -358,7 +358,7 @@ static int set_mount_point(struct loader *ld, const char *key,
 static bool parse_port(const char *s, size_t len, uint16_t *out)
 {
 	char buf[8];
-	int64_t v;
+	int64_t v = 0;
 	if (len == 0 || len >= sizeof buf)
 		return false;
 	memcpy(buf, s, len);
@@ -649,7 +649,7 @@ static int apply_entry(struct loader *ld, const struct entry *e)
 	const struct key_rule *r = find_rule(e->key);
 	if (!r)
 		return warn(ld, "unknown key '%s' ignored", e->key);
-	int64_t v;
+	int64_t v = 0;
 	int rv;
 	switch (r->policy) {
 	case INT:
