@@ -43,9 +43,13 @@
 #define CONN_READ_CHUNK 65536
 /* A client that stops reading is cut off when this much output waits. */
 #define CONN_MAX_PENDING_OUTPUT (64u << 20)
+/* Requests queued on one connection before it is read no more. */
+#define CONN_MAX_QUEUED 10000
 
 static void on_close(uv_handle_t *h);
 static void handle_input(struct conn *c);
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 void conn_free(struct conn *c);
 static void mark_dirty(struct conn *c);
 
@@ -197,8 +201,13 @@ void conn_pump(struct conn *c)
 			break;
 		}
 	}
-	if (c->state == CONN_ACTIVE && !c->head)
+	if (c->state == CONN_ACTIVE && !c->head) {
+		if (c->throttled) {
+			c->throttled = false;
+			uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+		}
 		handle_input(c); /* frames may have been held back */
+	}
 }
 
 void conn_reply_done(struct conn *c, struct creq *q)
@@ -391,9 +400,15 @@ static void handle_input(struct conn *c)
 	size_t pos = 0;
 	int32_t max = c->srv->cfg->jute_maxbuffer;
 	while (c->state == CONN_HANDSHAKE || c->state == CONN_ACTIVE) {
-		if (c->state == CONN_ACTIVE && c->head &&
-		    c->n_queued > 10000)
-			break; /* let the queue drain first */
+		if (c->state == CONN_ACTIVE && c->n_queued > CONN_MAX_QUEUED) {
+			/* A client pipelining faster than we answer: stop
+			 * reading until its queue drains (conn_pump). */
+			if (!c->throttled && !c->is_local) {
+				c->throttled = true;
+				uv_read_stop((uv_stream_t *)&c->tcp);
+			}
+			break;
+		}
 		if (c->in_len - pos < 4)
 			break;
 		int32_t flen = (int32_t)load_u32(c->in + pos);

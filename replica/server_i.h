@@ -99,7 +99,8 @@ struct conn {
 	/* Input: bytes received and not yet consumed. */
 	uint8_t *in;
 	size_t in_len, in_cap;
-	bool in_input; /* handle_input is running (no re-entry) */
+	bool in_input;  /* handle_input is running (no re-entry) */
+	bool throttled; /* reading stopped until the queue drains */
 
 	/* Output: `out` gathers frames; `sending` is handed to uv_write. */
 	struct jute_writer out, sending;

@@ -98,6 +98,8 @@ uint64_t tree_node_digest_stat(uint64_t path_hash, const struct tree_node *n,
 	return fmix(h);
 }
 
+static void ask_resize(struct tree *t);
+
 /* -- retire batches -- */
 
 static void retire_free(struct rcu_head *head)
@@ -288,6 +290,8 @@ int tree_node_link(struct tree *t, struct tree_node *parent,
 	TREE_SET(t->node_count, t->node_count + 1);
 	if (n->ver->data_len > 0)
 		TREE_SET(t->data_size, t->data_size + (uint64_t)n->ver->data_len);
+	if (t->node_count > 2 * t->buckets)
+		ask_resize(t);
 	return 0;
 }
 
@@ -462,6 +466,53 @@ err_free:
 	return rc;
 }
 
+/* The resizer thread: grows the node table to what the writer asked. */
+static void *resizer_main(void *arg)
+{
+	struct tree *t = arg;
+	pthread_mutex_lock(&t->resize_mu);
+	for (;;) {
+		while (!t->resize_stop && !t->resize_want)
+			pthread_cond_wait(&t->resize_cv, &t->resize_mu);
+		if (t->resize_stop)
+			break;
+		unsigned long want = t->resize_want;
+		t->resize_want = 0;
+		pthread_mutex_unlock(&t->resize_mu);
+		cds_lfht_resize(t->nodes, want); /* concurrent with everyone */
+		pthread_mutex_lock(&t->resize_mu);
+	}
+	pthread_mutex_unlock(&t->resize_mu);
+	return NULL;
+}
+
+/* Writer: the table should have about one bucket per node. */
+static void ask_resize(struct tree *t)
+{
+	unsigned long want = t->buckets;
+	while (want < t->node_count && want < (1ul << 30))
+		want <<= 1;
+	if (want == t->buckets)
+		return;
+	t->buckets = want;
+	pthread_mutex_lock(&t->resize_mu);
+	t->resize_want = want;
+	pthread_cond_signal(&t->resize_cv);
+	pthread_mutex_unlock(&t->resize_mu);
+}
+
+static void stop_resizer(struct tree *t)
+{
+	if (!t->resizer_started)
+		return;
+	pthread_mutex_lock(&t->resize_mu);
+	t->resize_stop = true;
+	pthread_cond_signal(&t->resize_cv);
+	pthread_mutex_unlock(&t->resize_mu);
+	pthread_join(t->resizer, NULL);
+	t->resizer_started = false;
+}
+
 int tree_alloc(struct tree **out, bool builtins, unsigned long size_hint)
 {
 	struct tree *t = calloc(1, sizeof(*t));
@@ -474,14 +525,17 @@ int tree_alloc(struct tree **out, bool builtins, unsigned long size_hint)
 	unsigned long size = 1024;
 	while (size < size_hint && size < (1ul << 30))
 		size <<= 1;
-	t->nodes = cds_lfht_new(size, 1024, 0,
-				CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING,
-				NULL);
+	t->nodes = cds_lfht_new(size, 1024, 0, 0, NULL);
+	t->buckets = size;
 	t->sessions = cds_lfht_new(64, 64, 0, CDS_LFHT_AUTO_RESIZE, NULL);
-	if (!t->nodes || !t->sessions || acl_table_init(&t->acls)) {
+	pthread_mutex_init(&t->resize_mu, NULL);
+	pthread_cond_init(&t->resize_cv, NULL);
+	if (!t->nodes || !t->sessions || acl_table_init(&t->acls) ||
+	    pthread_create(&t->resizer, NULL, resizer_main, t) != 0) {
 		tree_free(t);
 		return ZK_NOMEM;
 	}
+	t->resizer_started = true;
 	if (builtins) {
 		struct tree_node *root, *zk, *quota, *config;
 		urcu_bp_read_lock();
@@ -518,6 +572,7 @@ void tree_free(struct tree *t)
 	struct tree_session *s, *sessions = NULL;
 	if (!t)
 		return;
+	stop_resizer(t);
 	tree_retire_flush(t);
 	free(t->retire);
 	/* Empty the tables; a resize may still be walking them, so nothing
@@ -560,6 +615,8 @@ void tree_free(struct tree *t)
 	if (t->acls.slots)
 		acl_table_destroy(&t->acls);
 	free(t->path_buf);
+	pthread_cond_destroy(&t->resize_cv);
+	pthread_mutex_destroy(&t->resize_mu);
 	free(t);
 	/* Let queued batches run, so that nothing is left at exit. */
 	urcu_bp_barrier();

@@ -31,6 +31,7 @@
 #ifndef ZABFS_TREE_I_H
 #define ZABFS_TREE_I_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -112,6 +113,16 @@ struct tree {
 	struct tree_acl_table acls;   /* writer only */
 	struct tree_retire *retire;   /* writer only */
 	uint64_t hash_seed;           /* immutable */
+	/* The node table grows by a resizer thread of the tree's own (liburcu
+	 * 0.13's lazy auto-resize did not grow it here: lookups slowed with
+	 * the node count).  The writer asks for a size; the thread resizes. */
+	pthread_t resizer;
+	bool resizer_started;
+	pthread_mutex_t resize_mu;
+	pthread_cond_t resize_cv;
+	unsigned long buckets;     /* writer only: the size last asked for */
+	unsigned long resize_want; /* under resize_mu; 0 = nothing to do */
+	bool resize_stop;          /* under resize_mu */
 	/* Written by the writer with CMM_STORE_SHARED, read anywhere. */
 	int64_t last_zxid;
 	uint64_t node_count;
