@@ -1,12 +1,13 @@
 /*
  * main.c - `zabfs CONFIG`: load a zoo.cfg and run the node in the
- * foreground until SIGTERM.
+ * foreground until SIGTERM, with the tree mounted where mountPoint says.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "zabfs/config.h"
 #include "zabfs/err.h"
+#include "zabfs/fs.h"
 #include "zabfs/server.h"
 
 int main(int argc, char **argv)
@@ -24,7 +25,7 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < cfg.n_warnings; i++)
 		fprintf(stderr, "zabfs: warning: %s\n", cfg.warnings[i]);
-	int rc = zabfs_server_run(&cfg, NULL);
+	int rc = zabfs_server_run(&cfg, zabfs_fs_frontend());
 	config_free(&cfg);
 	return rc;
 }

@@ -46,6 +46,7 @@ struct prep_ctx {
 	struct server *srv;
 	const struct auth_ids *ids;
 	int64_t session; /* 0 when the server itself asks */
+	bool local;      /* a local session's request (replica.h) */
 	int64_t zxid;
 	int64_t time;
 	struct jute_writer acl; /* fixed-up ACLs of the ops, back to back */
@@ -60,7 +61,6 @@ struct create_args {
 	struct zk_vec acl;
 	int32_t flags;
 	int64_t ttl;
-	int32_t shape;
 };
 
 static bool is_builtin(struct zk_bytes path)
@@ -96,6 +96,13 @@ static int prep_create(struct prep_ctx *x, const struct create_args *a,
 {
 	struct server *srv = x->srv;
 	int32_t mode = a->flags;
+	int32_t shape = TXN_SHAPE_UNSET;
+	if (x->local) { /* the mount says what it makes (replica.h) */
+		shape = (mode & ZABFS_CREATE_SHAPE_MASK) >> ZABFS_CREATE_SHAPE_SHIFT;
+		mode &= ~ZABFS_CREATE_SHAPE_MASK;
+		if (shape > TXN_SHAPE_DIR)
+			return ZK_BADARGUMENTS;
+	}
 	bool ttl_mode = mode == ZK_MODE_PERSISTENT_WITH_TTL ||
 			mode == ZK_MODE_PERSISTENT_SEQUENTIAL_WITH_TTL;
 	bool sequential = mode == ZK_MODE_PERSISTENT_SEQUENTIAL ||
@@ -171,7 +178,7 @@ static int prep_create(struct prep_ctx *x, const struct create_args *a,
 	parent.num_children++;
 	struct node_state fresh = {
 		.exists = true,
-		.shape = a->shape,
+		.shape = shape,
 		.data_len = a->data.len > 0 ? a->data.len : 0,
 		.owner = owner,
 		.acl_raw = acl_raw,
@@ -187,7 +194,7 @@ static int prep_create(struct prep_ctx *x, const struct create_args *a,
 		.acl_raw = acl_raw,
 		.ephemeral_owner = owner,
 		.parent_cversion = parent_cversion,
-		.shape = a->shape,
+		.shape = shape,
 	};
 	return 0;
 }
@@ -301,7 +308,6 @@ static void create_args_of(int32_t type, const union zk_request_body *u,
 {
 	memset(a, 0, sizeof(*a));
 	a->op = type;
-	a->shape = TXN_SHAPE_UNSET;
 	if (type == ZK_OP_CREATE_TTL) {
 		a->path = u->create_ttl.path;
 		a->data = u->create_ttl.data;
@@ -366,6 +372,7 @@ static struct prep_ctx *ctx_init(struct server *srv,
 	x->srv = srv;
 	x->ids = ids;
 	x->session = session;
+	x->local = false;
 	x->zxid = srv->last_zxid + 1;
 	x->time = server_wall_ms();
 	jute_writer_reset(&x->acl);
@@ -481,6 +488,7 @@ bool prep_write(struct conn *c, const struct zk_request *req, struct creq *q,
 		goto answer;
 	}
 	x = ctx_init(srv, &c->ids, s->id);
+	x->local = c->is_local;
 	tree_read_lock();
 	if (req->type == ZK_OP_MULTI) {
 		err = prep_multi(x, c, req, q, reply, &answered);

@@ -40,6 +40,17 @@
 struct zabfs_replica;
 struct zabfs_local;
 
+/*
+ * A create request sent by the mount carries the znode's shape (enum
+ * txn_shape, TXN_SHAPE_FILE or TXN_SHAPE_DIR) in bits 8-9 of
+ * CreateRequest.flags: flags = mode | shape << ZABFS_CREATE_SHAPE_SHIFT.
+ * Only a local session (zabfs_local_call) may set these bits; the request
+ * path strips them before checking the mode and stores the shape in the
+ * create transaction.
+ */
+#define ZABFS_CREATE_SHAPE_SHIFT 8
+#define ZABFS_CREATE_SHAPE_MASK (3 << ZABFS_CREATE_SHAPE_SHIFT)
+
 /* Who makes a call: a process on this machine, as the kernel reports it.
  * ACL entries uid:<n> and gid:<n> match it; super when the config makes
  * root super on the mount. */

@@ -1,0 +1,246 @@
+/*
+ * fs_i.h - the mount's internals, shared by the files of fs/.
+ *
+ * Design
+ *   The mount has no state of its own about znodes: every request reads
+ *   the replica's tree under RCU (reads) or sends a ZooKeeper request
+ *   through a local session (writes).  What fs/ keeps is what the kernel
+ *   needs to talk about: inodes it was told about (struct fs_inode, in a
+ *   table keyed by node id), open handles (struct fs_file: a read snapshot
+ *   or a write buffer), the local sessions (one shared, one per process
+ *   that creates ephemerals), and the queue of tree changes for the
+ *   notifier thread.
+ *
+ *   Inode numbers are derived, not allocated: a znode's tree_node_id()
+ *   and the kind it is shown as give ino = id << 2 | kind (kind 0 file,
+ *   1 directory, 2 the virtual DIR/.data file); the root directory is
+ *   FUSE's 1.  The kind of a znode is a function of its replicated state
+ *   (made by mkdir, or has children: directory; else file), so every node
+ *   of an ensemble gives the same numbers, and a kind change gives a new
+ *   number (the kernel never sees an inode change type).  Two high bits of
+ *   the epoch are lost in the shift: numbers are unique unless epochs
+ *   reach 16384.
+ *
+ * Invariants
+ *   1. An fs_inode is in the table from the first reply that names it to
+ *      the forget that brings its lookup count to 0; the kernel sends no
+ *      request for it afterwards, so handlers use it without the lock.
+ *      Its path, id and kind never change.
+ *   2. A request resolves its inode to a tree node by path, then checks
+ *      the node's id and current kind: a different node or kind is ESTALE,
+ *      none is ENOENT.
+ *   3. No FUSE handler sends a kernel notification; only the notifier
+ *      thread does (fs/notify.c).
+ *   4. Requests made by the notifier thread (its replays, recognised by
+ *      the caller's thread id) change nothing.
+ */
+#ifndef ZABFS_FS_I_H
+#define ZABFS_FS_I_H
+
+#define FUSE_USE_VERSION 314
+#include <fuse_lowlevel.h>
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "zabfs/jute.h"
+#include "zabfs/replica.h"
+#include "zabfs/tree.h"
+
+enum fs_kind {
+	FS_KIND_FILE = 0,
+	FS_KIND_DIR = 1,
+	FS_KIND_DATA = 2, /* DIR/.data: the data of directory `path` */
+};
+
+#define FS_DATA_NAME ".data"
+#define FS_ZK_PREFIX "/zookeeper"
+
+struct fs_inode {
+	uint64_t ino;          /* FUSE nodeid == st_ino */
+	uint64_t id;           /* tree_node_id() */
+	enum fs_kind kind;
+	uint64_t nlookup;      /* table lock */
+	struct fs_inode *next; /* hash chain, table lock */
+	size_t path_len;
+	char path[];           /* the znode's path ("/" for the root) */
+};
+
+struct fs_table {
+	pthread_mutex_t lock;
+	struct fs_inode **slots;
+	size_t n_slots; /* power of two */
+	size_t count;
+};
+
+/* One process that made ephemerals: its own session, closed when it exits
+ * (a pidfd polled by the session thread). */
+struct fs_proc {
+	pid_t tgid;
+	int pidfd;
+	struct zabfs_local *local;
+	int users;            /* calls in progress; sessions lock */
+	bool dead;            /* the process exited; sessions lock */
+	struct fs_proc *next; /* sessions lock */
+};
+
+struct fs_sessions {
+	pthread_mutex_t lock;
+	pthread_cond_t idle;       /* a proc's users dropped to 0 */
+	struct zabfs_local *shared; /* for everything but ephemerals */
+	struct fs_proc *procs;
+	int wake_fd;               /* eventfd: the proc list changed, or stop */
+	bool stopping;
+	pthread_t thread;          /* pidfd poll + pings */
+	bool thread_started;
+};
+
+/* One change from the feed, copied on the loop thread. */
+struct fs_event {
+	struct fs_event *next;
+	enum tree_change type;
+	int64_t zxid;
+	uint64_t id;         /* the node's id */
+	enum fs_kind kind;   /* its kind after the change (before a delete) */
+	uint64_t parent_id;  /* 0 for the root */
+	bool fixed_dir;      /* made by mkdir (or the root): always a dir */
+	int64_t size;        /* dataLength after the change */
+	size_t path_len;
+	char path[];
+};
+
+/* A change this mount is making: the notifier does not replay it (the
+ * kernel saw it).  zxid 0 while the call is in flight. */
+struct fs_own {
+	struct fs_own *next;
+	int64_t zxid;
+	bool seq; /* path is a prefix: a sequential create's name is unknown */
+	size_t path_len;
+	char path[];
+};
+
+/* What the notifier thread is replaying right now (notifier lock). */
+enum fs_replay_op {
+	FS_REPLAY_NONE = 0,
+	FS_REPLAY_CREATE,  /* lookup of name says ENOENT, mknod/mkdir finds */
+	FS_REPLAY_DELETE,  /* lookup of name finds the deleted node */
+};
+
+struct fs_notifier {
+	pthread_mutex_t lock;
+	pthread_cond_t more;
+	struct fs_event *head, *tail; /* lock */
+	struct fs_own *own;           /* lock */
+	bool stopping;                /* lock */
+	pthread_t thread;
+	bool thread_started;
+	pid_t tid;                    /* the notifier's thread id, set once */
+	/* the replay in progress, lock */
+	enum fs_replay_op op;
+	uint64_t replay_parent;  /* parent ino */
+	char replay_name[256];
+	uint64_t replay_id;
+	enum fs_kind replay_kind;
+	char replay_path[4096];
+};
+
+struct fs {
+	struct zabfs_replica *r;
+	struct tree *tree;
+	int32_t max_data; /* jute.maxbuffer */
+	char *mnt;        /* the mount point */
+	struct fuse_session *se;
+	pthread_t loop_thread;
+	bool loop_started;
+	struct fs_table table;
+	struct fs_sessions sessions;
+	struct fs_notifier notifier;
+	struct jute_writer world_acl; /* vector<ACL> world:anyone:cdrwa */
+	struct tree_listener feed;    /* given to zabfs_replica_set_feed */
+};
+
+/* An open file or directory (fi->fh). */
+struct fs_file {
+	pthread_mutex_t lock;
+	struct fs_inode *inode;
+	bool replay;     /* opened by the notifier: every op is a no-op */
+	bool writable;
+	bool append;     /* O_APPEND: buf holds the bytes to append */
+	bool dirty;      /* written since the last commit */
+	bool trunc;      /* O_TRUNC and no commit yet */
+	bool failed;     /* a write failed (EFBIG): nothing is committed */
+	uint8_t *buf;    /* read snapshot, write buffer, or dir listing */
+	size_t len, cap;
+};
+
+/* -- inode.c -- */
+int fs_table_init(struct fs_table *t);
+void fs_table_free(struct fs_table *t);
+uint64_t fs_ino_of(uint64_t id, enum fs_kind kind);
+/* The inode for ino, or NULL (not known to the kernel). */
+struct fs_inode *fs_table_get(struct fs_table *t, uint64_t ino);
+/* Finds or adds the inode and counts one more lookup.  NULL: no memory. */
+struct fs_inode *fs_table_ref(struct fs_table *t, uint64_t id,
+			      enum fs_kind kind, const char *path,
+			      size_t path_len);
+void fs_table_forget(struct fs_table *t, uint64_t ino, uint64_t n);
+/* The kind a node is shown as now (under the read lock). */
+enum fs_kind fs_kind_of(const struct tree_view *v);
+/* Under the read lock: the tree node for an inode, or NULL with *err
+ * ENOENT / ESTALE.  For FS_KIND_DATA, the directory's node. */
+struct tree_node *fs_resolve(struct fs *fs, const struct fs_inode *in,
+			     struct tree_view *v, int *err);
+/* Fills st for a node read as v, shown as kind (under the read lock). */
+void fs_fill_attr(struct fs *fs, const struct tree_node *n,
+		  const struct tree_view *v, enum fs_kind kind,
+		  struct stat *st);
+/* The world:anyone permissions of an ACL (0 if none). */
+int32_t fs_world_perms(const struct tree_view *v);
+bool fs_is_zookeeper(const char *path, size_t len);
+/* Joins parent path and name into buf (cap bytes); length or -1. */
+long fs_path_join(char *buf, size_t cap, const char *parent,
+		  size_t parent_len, const char *name);
+/* Replies to a lookup-like request with the entry for node n (read lock
+ * held), adding it to the table.  timeout: entry timeout in seconds. */
+void fs_reply_node(struct fs *fs, fuse_req_t req, struct tree_node *n,
+		   const struct tree_view *v, double timeout,
+		   struct fuse_file_info *create_fi);
+
+/* -- read.c / write.c: the operations -- */
+void fs_ops_read(struct fuse_lowlevel_ops *ops);
+void fs_ops_write(struct fuse_lowlevel_ops *ops);
+
+/* -- call.c: requests through local sessions -- */
+int fs_sessions_start(struct fs *fs);
+void fs_sessions_stop(struct fs *fs);
+/* Sends req (RequestHeader + record).  ephemeral: on the calling
+ * process's own session.  On return *zk_err holds the reply's err and
+ * reply the record (positioned after the ReplyHeader: *body).  Returns 0
+ * or an errno (the call itself failed). */
+int fs_call(struct fs *fs, fuse_req_t req, bool ephemeral,
+	    struct jute_writer *w, struct jute_writer *reply,
+	    struct jute_reader *body, int *zk_err, int64_t *zxid);
+int fs_errno(int zk_err);
+
+/* -- notify.c -- */
+int fs_notifier_start(struct fs *fs);
+void fs_notifier_stop(struct fs *fs);
+/* True when req comes from the notifier thread. */
+bool fs_is_replay(struct fs *fs, fuse_req_t req);
+/* For a lookup by the notifier: FS_REPLAY_CREATE when name under parent
+ * must look missing, FS_REPLAY_DELETE when the deleted node must look
+ * present (*id, *kind, path set), FS_REPLAY_NONE for an ordinary one. */
+enum fs_replay_op fs_replay_lookup(struct fs *fs, uint64_t parent,
+				   const char *name, uint64_t *id,
+				   enum fs_kind *kind, char *path,
+				   size_t cap);
+/* Marks a change about to be made by this mount at path; fs_own_end
+ * with the zxid it got (0 when it failed). */
+struct fs_own *fs_own_begin(struct fs *fs, const char *path, size_t len,
+			    bool seq);
+void fs_own_end(struct fs *fs, struct fs_own *o, int64_t zxid);
+void fs_feed(void *ctx, const struct tree_event *ev);
+
+#endif
