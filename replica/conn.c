@@ -318,11 +318,7 @@ static void handle_connect(struct conn *c, const uint8_t *frame, size_t len)
 		conn_close(c);
 		return;
 	}
-	int32_t timeout = req.timeout_ms;
-	if (timeout < cfg->min_session_timeout_ms)
-		timeout = cfg->min_session_timeout_ms;
-	if (timeout > cfg->max_session_timeout_ms)
-		timeout = cfg->max_session_timeout_ms;
+	int32_t timeout = conn_session_timeout(cfg, req.timeout_ms);
 
 	if (req.session_id == 0) {
 		struct session *s =
@@ -627,20 +623,47 @@ static size_t conns_from(const struct server *srv, const char *ip)
 	return n;
 }
 
-static void on_connection(uv_stream_t *listener, int status)
+struct conn *conn_new(struct server *srv)
 {
-	struct server *srv = listener->data;
-	if (status < 0)
-		return;
 	struct conn *c = calloc(1, sizeof(*c));
 	if (!c)
-		return;
+		return NULL;
 	c->srv = srv;
 	c->id = ++srv->next_conn_id;
 	c->state = CONN_HANDSHAKE;
 	c->connected_ms = server_now_ms();
 	jute_writer_init(&c->out, 0);
 	jute_writer_init(&c->sending, 0);
+	return c;
+}
+
+void conn_link(struct conn *c)
+{
+	struct server *srv = c->srv;
+	c->next = srv->conns;
+	if (srv->conns)
+		srv->conns->prev = c;
+	srv->conns = c;
+	srv->n_conns++;
+}
+
+int32_t conn_session_timeout(const struct zabfs_config *cfg, int32_t asked)
+{
+	if (asked < cfg->min_session_timeout_ms)
+		return cfg->min_session_timeout_ms;
+	if (asked > cfg->max_session_timeout_ms)
+		return cfg->max_session_timeout_ms;
+	return asked;
+}
+
+static void on_connection(uv_stream_t *listener, int status)
+{
+	struct server *srv = listener->data;
+	if (status < 0)
+		return;
+	struct conn *c = conn_new(srv);
+	if (!c)
+		return;
 	uv_tcp_init(srv->loop, &c->tcp);
 	c->tcp.data = c;
 	if (uv_accept(listener, (uv_stream_t *)&c->tcp)) {
@@ -676,11 +699,7 @@ static void on_connection(uv_stream_t *listener, int status)
 		uv_close((uv_handle_t *)&c->tcp, on_close);
 		return;
 	}
-	c->next = srv->conns;
-	if (srv->conns)
-		srv->conns->prev = c;
-	srv->conns = c;
-	srv->n_conns++;
+	conn_link(c);
 	uv_tcp_nodelay(&c->tcp, 1);
 	uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }

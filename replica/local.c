@@ -99,26 +99,16 @@ static void run_open(struct server *srv, struct local_op *op)
 {
 	struct zabfs_local *l = op->l;
 	const struct zabfs_config *cfg = srv->cfg;
-	struct conn *c = calloc(1, sizeof(*c));
+	struct conn *c = conn_new(srv);
 	if (!c) {
 		finish(op, ZK_NOMEM);
 		return;
 	}
-	c->srv = srv;
 	c->is_local = true;
 	c->local = l;
-	c->id = ++srv->next_conn_id;
-	c->state = CONN_HANDSHAKE;
-	c->connected_ms = server_now_ms();
 	snprintf(c->peer, sizeof(c->peer), "local");
 	snprintf(c->peer_ip, sizeof(c->peer_ip), "local");
-	jute_writer_init(&c->out, 0);
-	jute_writer_init(&c->sending, 0);
-	int32_t timeout = op->timeout_ms;
-	if (timeout < cfg->min_session_timeout_ms)
-		timeout = cfg->min_session_timeout_ms;
-	if (timeout > cfg->max_session_timeout_ms)
-		timeout = cfg->max_session_timeout_ms;
+	int32_t timeout = conn_session_timeout(cfg, op->timeout_ms);
 	struct session *s = NULL;
 	if (auth_ids_init(&c->ids, NULL) != 0 ||
 	    !(s = sessions_create(&srv->sessions, timeout, server_now_ms()))) {
@@ -126,11 +116,7 @@ static void run_open(struct server *srv, struct local_op *op)
 		finish(op, ZK_NOMEM);
 		return;
 	}
-	c->next = srv->conns;
-	if (srv->conns)
-		srv->conns->prev = c;
-	srv->conns = c;
-	srv->n_conns++;
+	conn_link(c);
 	c->session = s;
 	s->conn = c;
 	s->local = true;

@@ -229,25 +229,36 @@ static int prep_delete(struct prep_ctx *x, struct zk_bytes path,
 	return 0;
 }
 
-static int prep_set_data(struct prep_ctx *x, struct zk_bytes path,
-			 struct zk_bytes data, int32_t version,
-			 struct txn_op *op)
+/* The checks setData, check and setACL share, in ZooKeeper's order: a
+ * valid path, the node exists, perm on it, the expected version (of the
+ * data; for setACL, of the ACL: aversion).  0 and *node, or the error. */
+static int existing_node(struct prep_ctx *x, struct zk_bytes path,
+			 int32_t perm, int32_t version, bool acl_version,
+			 struct node_state *node)
 {
 	struct server *srv = x->srv;
 	if (path.len <= 0 || zk_path_validate(path) != 0)
 		return ZK_BADARGUMENTS;
-	struct node_state node;
-	pending_get(&srv->pending, srv->tree, path, &node);
-	if (!node.exists)
+	pending_get(&srv->pending, srv->tree, path, node);
+	if (!node->exists)
 		return ZK_NONODE;
-	if (!permits(x, node.acl_raw, ZK_PERM_WRITE))
+	if (!permits(x, node->acl_raw, perm))
 		return ZK_NOAUTH;
-	int err = check_version(version, node.version);
+	return check_version(version,
+			     acl_version ? node->aversion : node->version);
+}
+
+static int prep_set_data(struct prep_ctx *x, struct zk_bytes path,
+			 struct zk_bytes data, int32_t version,
+			 struct txn_op *op)
+{
+	struct node_state node;
+	int err = existing_node(x, path, ZK_PERM_WRITE, version, false, &node);
 	if (err)
 		return err;
 	node.version++;
 	node.data_len = data.len > 0 ? data.len : 0;
-	if (pending_put(&srv->pending, path, &node, x->zxid))
+	if (pending_put(&x->srv->pending, path, &node, x->zxid))
 		return ZK_NOMEM;
 	op->type = TXN_SET_DATA;
 	op->u.set_data = (struct txn_set_data){path, data, node.version};
@@ -257,16 +268,8 @@ static int prep_set_data(struct prep_ctx *x, struct zk_bytes path,
 static int prep_check(struct prep_ctx *x, struct zk_bytes path,
 		      int32_t version, struct txn_op *op)
 {
-	struct server *srv = x->srv;
-	if (path.len <= 0 || zk_path_validate(path) != 0)
-		return ZK_BADARGUMENTS;
 	struct node_state node;
-	pending_get(&srv->pending, srv->tree, path, &node);
-	if (!node.exists)
-		return ZK_NONODE;
-	if (!permits(x, node.acl_raw, ZK_PERM_READ))
-		return ZK_NOAUTH;
-	int err = check_version(version, node.version);
+	int err = existing_node(x, path, ZK_PERM_READ, version, false, &node);
 	if (err)
 		return err;
 	op->type = TXN_CHECK;
@@ -277,16 +280,9 @@ static int prep_check(struct prep_ctx *x, struct zk_bytes path,
 static int prep_set_acl(struct prep_ctx *x, const struct zk_set_acl_request *r,
 			struct txn *t)
 {
-	struct server *srv = x->srv;
-	if (r->path.len <= 0 || zk_path_validate(r->path) != 0)
-		return ZK_BADARGUMENTS;
 	struct node_state node;
-	pending_get(&srv->pending, srv->tree, r->path, &node);
-	if (!node.exists)
-		return ZK_NONODE;
-	if (!permits(x, node.acl_raw, ZK_PERM_ADMIN))
-		return ZK_NOAUTH;
-	int err = check_version(r->version, node.aversion);
+	int err = existing_node(x, r->path, ZK_PERM_ADMIN, r->version, true,
+				&node);
 	if (err)
 		return err;
 	size_t start = x->acl.len;
@@ -295,7 +291,7 @@ static int prep_set_acl(struct prep_ctx *x, const struct zk_set_acl_request *r,
 		return err;
 	node.aversion++;
 	node.acl_raw = zk_bytes_of(x->acl.buf + start, x->acl.len - start);
-	if (pending_put(&srv->pending, r->path, &node, x->zxid))
+	if (pending_put(&x->srv->pending, r->path, &node, x->zxid))
 		return ZK_NOMEM;
 	t->hdr.type = TXN_SET_ACL;
 	t->u.set_acl = (struct txn_set_acl){r->path, node.acl_raw, node.aversion};

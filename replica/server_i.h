@@ -204,6 +204,12 @@ void conn_flush_all(struct server *srv);
 struct creq *conn_creq_new(struct conn *c, int32_t xid, int32_t type);
 void conn_session_ready(struct conn *c, int err);
 
+/* A new conn (CONN_HANDSHAKE, no socket yet), and its entry in
+ * srv->conns; a requested session timeout clamped to the config's range. */
+struct conn *conn_new(struct server *srv);
+void conn_link(struct conn *c);
+int32_t conn_session_timeout(const struct zabfs_config *cfg, int32_t asked);
+
 /* One request frame (RequestHeader + record) of an established conn. */
 void conn_handle_frame(struct conn *c, const uint8_t *frame, size_t len);
 void conn_free(struct conn *c);
