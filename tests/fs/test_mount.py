@@ -235,10 +235,13 @@ class EphSeqTest(MountTestCase):
         p = subprocess.Popen(["bash", "-c", "echo addr > web.eph; exec sleep 30"],
                              cwd=self.dir)
         try:
-            self.wait(lambda: self.zk.exists(self.zpath + "/web"), "web")
+            # The znode exists from open(O_CREAT); its data arrives with
+            # the close (doc/mount.md): wait for the data.
+            self.wait(lambda: self.zk.exists(self.zpath + "/web") and
+                      self.zk.get(self.zpath + "/web")[0] == b"addr\n",
+                      "web with its data")
             st = self.zk.exists(self.zpath + "/web")
             self.assertNotEqual(st.ephemeralOwner, 0)
-            self.assertEqual(self.zk.get(self.zpath + "/web")[0], b"addr\n")
         finally:
             p.kill()
             p.wait(CMD_TIMEOUT)
