@@ -13,8 +13,8 @@
  *   applied in one pass.
  *
  * Invariants
- *   1. srv->inflight is sorted by zxid, contiguous, and its head is
- *      srv->last_applied + 1.
+ *   1. srv->inflight is sorted by zxid with no gaps within an epoch, and
+ *      every zxid in it is above srv->last_applied.
  *   2. A proposal is applied only when its zxid <= the durable zxid.
  *   3. A storage failure is sticky: the node stops (the log refuses every
  *      later append) and is restarted to recover from disk.
