@@ -136,8 +136,9 @@ static void run_node(const char *dir)
 	fprintf(f, "tickTime=200\ndataDir=%s/data\n", dir);
 	fclose(f);
 	struct zabfs_config cfg;
-	if (config_load(path, &cfg, err, sizeof(err)) != 0) {
-		CHECK(!"config_load");
+	int rc = config_load(path, &cfg, err, sizeof(err));
+	CHECK_EQ_INT(rc, 0);
+	if (rc) {
 		fprintf(stderr, "%s\n", err);
 		return;
 	}
