@@ -795,11 +795,24 @@ class KazooSessions(CompatTestCase):
         self.assertEqual(zk.exists(e).ephemeralOwner, sid)
         self.assertNotIn(KazooState.LOST, states)
 
+
+class KazooRestart(CompatTestCase):
+    """A session across a restart of the server.  Its own server: a session
+    timeout longer than a loaded JVM takes to restart (ZooKeeper keeps the
+    session only if the client is back within it)."""
+
+    SERVER_OPTS = {"extra_cfg": ("maxSessionTimeout=30000",)}
+
+    def setUp(self):
+        super().setUp()
+        self.zk = self.kazoo()
+        self.zk.ensure_path(self.root)
+
     def test_server_restart_keeps_session(self):
         """kill -9 and restart on the same dataDir: the session survives
         (its expiry clock restarts) and so do its ephemerals."""
         self.server.require_control(self)
-        zk = self.kazoo()
+        zk = self.kazoo(timeout=20.0)
         e = zk.create(self.root + "/e", b"keep", ephemeral=True)
         p = zk.create(self.root + "/p", b"persist")
         sid = zk.client_id[0]
@@ -814,7 +827,6 @@ class KazooSessions(CompatTestCase):
         zk.stop()
         self.assertTrue(wait_for(lambda: self.zk.connected, 15))
         self.assertIsNone(self.zk.exists(e))
-
 
 class KazooTTL(CompatTestCase):
     """TTL nodes (createTTL, op 21) with extendedTypesEnabled=true; the
