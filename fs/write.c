@@ -660,10 +660,11 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 
 /* -- the namespace -- */
 
-static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
-		     mode_t mode, dev_t rdev)
+/* mknod and mkdir: a file or directory znode named name under parent
+ * (a replayed request, from the notifier, only answers the entry). */
+static void make_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
+		       int32_t shape)
 {
-	(void)rdev;
 	struct fs *fs = fs_of(req);
 	int err;
 	struct fs_inode *p = dir_inode(fs, parent, &err);
@@ -680,46 +681,30 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 			reply_path(fs, req, path, ENTRY_TIMEOUT, NULL);
 		return;
 	}
-	if (!S_ISREG(mode)) {
-		fuse_reply_err(req, EPERM);
-		return;
-	}
 	bool marked;
-	err = make_node(fs, req, p, name, TXN_SHAPE_FILE, &marked, path,
-			sizeof(path));
+	err = make_node(fs, req, p, name, shape, &marked, path, sizeof(path));
 	if (err)
 		fuse_reply_err(req, err);
 	else
 		reply_path(fs, req, path, marked ? 0 : ENTRY_TIMEOUT, NULL);
 }
 
+static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode, dev_t rdev)
+{
+	(void)rdev;
+	if (!S_ISREG(mode) && !fs_is_replay(fs_of(req), req)) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	make_entry(req, parent, name, TXN_SHAPE_FILE);
+}
+
 static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 		     mode_t mode)
 {
 	(void)mode;
-	struct fs *fs = fs_of(req);
-	int err;
-	struct fs_inode *p = dir_inode(fs, parent, &err);
-	char path[4096];
-	if (!p) {
-		fuse_reply_err(req, err);
-		return;
-	}
-	if (fs_is_replay(fs, req)) {
-		if (fs_path_join(path, sizeof(path), p->path, p->path_len,
-				 name) < 0)
-			fuse_reply_err(req, ENAMETOOLONG);
-		else
-			reply_path(fs, req, path, ENTRY_TIMEOUT, NULL);
-		return;
-	}
-	bool marked;
-	err = make_node(fs, req, p, name, TXN_SHAPE_DIR, &marked, path,
-			sizeof(path));
-	if (err)
-		fuse_reply_err(req, err);
-	else
-		reply_path(fs, req, path, marked ? 0 : ENTRY_TIMEOUT, NULL);
+	make_entry(req, parent, name, TXN_SHAPE_DIR);
 }
 
 /* Deletes parent/name; dir: rmdir (else unlink). */

@@ -185,15 +185,6 @@ static int read_body(struct conn *c, const struct zk_request *req,
 		return 0;
 	}
 	case ZK_OP_GET_DATA:
-		err = lookup_for_read(c, req->u.path_watch.path, ZK_PERM_READ,
-				      &n, &v);
-		if (err)
-			return err;
-		if (req->u.path_watch.watch)
-			watches_add(&srv->watches, req->u.path_watch.path, c,
-				    WATCH_DATA);
-		zk_put_get_data_response(w, v.data, &v.stat);
-		return 0;
 	case ZK_OP_GET_CHILDREN:
 	case ZK_OP_GET_CHILDREN2:
 		err = lookup_for_read(c, req->u.path_watch.path, ZK_PERM_READ,
@@ -202,7 +193,12 @@ static int read_body(struct conn *c, const struct zk_request *req,
 			return err;
 		if (req->u.path_watch.watch)
 			watches_add(&srv->watches, req->u.path_watch.path, c,
-				    WATCH_CHILD);
+				    req->type == ZK_OP_GET_DATA ? WATCH_DATA
+								: WATCH_CHILD);
+		if (req->type == ZK_OP_GET_DATA) {
+			zk_put_get_data_response(w, v.data, &v.stat);
+			return 0;
+		}
 		put_children(w, n);
 		if (req->type == ZK_OP_GET_CHILDREN2)
 			zk_put_stat(w, &v.stat);
