@@ -33,6 +33,9 @@
 
 #define MAX_POLL 1024
 
+static int read_reply(struct jute_writer *reply, struct jute_reader *body,
+		      int *zk_err, int64_t *zxid);
+
 int fs_errno(int zk_err)
 {
 	switch (zk_err) {
@@ -72,7 +75,7 @@ int fs_errno(int zk_err)
 	}
 }
 
-static int32_t session_timeout(struct fs *fs)
+int32_t fs_session_timeout(struct fs *fs)
 {
 	return zabfs_replica_config(fs->r)->max_session_timeout_ms;
 }
@@ -124,7 +127,7 @@ static struct fs_proc *proc_get(struct fs *fs, pid_t tgid, int *err)
 		*err = ESRCH;
 		goto free_p;
 	}
-	int rc = zabfs_local_open(fs->r, session_timeout(fs), &p->local);
+	int rc = zabfs_local_open(fs->r, fs_session_timeout(fs), &p->local);
 	if (rc) {
 		*err = fs_errno(rc);
 		goto close_fd;
@@ -263,7 +266,7 @@ static int shared_get(struct fs *fs, struct zabfs_local *stale,
 	if (!s->shared || s->shared == stale) {
 		old = s->shared;
 		s->shared = NULL;
-		rc = zabfs_local_open(fs->r, session_timeout(fs), &s->shared);
+		rc = zabfs_local_open(fs->r, fs_session_timeout(fs), &s->shared);
 		if (rc)
 			s->shared = NULL;
 	}
@@ -316,6 +319,27 @@ int fs_call(struct fs *fs, fuse_req_t req, bool ephemeral,
 	}
 	if (rc)
 		return fs_errno(rc);
+	return read_reply(reply, body, zk_err, zxid);
+}
+
+int fs_call_on(struct zabfs_local *l, fuse_req_t req, struct jute_writer *w,
+	       struct jute_writer *reply, struct jute_reader *body,
+	       int *zk_err, int64_t *zxid)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct zabfs_caller who = {ctx->uid, ctx->gid, (uint32_t)ctx->pid};
+	if (!jute_writer_ok(w))
+		return ENOMEM;
+	jute_writer_reset(reply);
+	int rc = zabfs_local_call(l, &who, w->buf, w->len, reply);
+	if (rc)
+		return fs_errno(rc);
+	return read_reply(reply, body, zk_err, zxid);
+}
+
+static int read_reply(struct jute_writer *reply, struct jute_reader *body,
+		      int *zk_err, int64_t *zxid)
+{
 	jute_reader_init(body, reply->buf, reply->len);
 	body->max_len = INT32_MAX;
 	(void)jute_get_int(body); /* xid */

@@ -146,6 +146,19 @@ struct fs_notifier {
 	char replay_path[4096];
 };
 
+/* flock locks (lock.c). */
+struct fs_lock;
+struct fs_locks {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct fs_lock *waiting; /* blocking requests not answered yet */
+	struct fs_lock *all;     /* every lock taken or asked for */
+	bool changed;            /* look at the waiters again */
+	bool stopping;
+	pthread_t thread;
+	bool thread_started;
+};
+
 struct fs {
 	struct zabfs_replica *r;
 	struct tree *tree;
@@ -157,6 +170,7 @@ struct fs {
 	struct fs_table table;
 	struct fs_sessions sessions;
 	struct fs_notifier notifier;
+	struct fs_locks locks;
 	struct jute_writer world_acl; /* vector<ACL> world:anyone:cdrwa */
 	struct tree_listener feed;    /* given to zabfs_replica_set_feed */
 };
@@ -173,6 +187,7 @@ struct fs_file {
 	bool failed;     /* a write failed (EFBIG): nothing is committed */
 	uint8_t *buf;    /* read snapshot, write buffer, or dir listing */
 	size_t len, cap;
+	struct fs_lock *flock; /* locks.lock */
 };
 
 /* -- inode.c -- */
@@ -186,8 +201,10 @@ struct fs_inode *fs_table_ref(struct fs_table *t, uint64_t id,
 			      enum fs_kind kind, const char *path,
 			      size_t path_len);
 void fs_table_forget(struct fs_table *t, uint64_t ino, uint64_t n);
-/* The kind a node is shown as now (under the read lock). */
-enum fs_kind fs_kind_of(const struct tree_view *v);
+/* The kind node n (read as v) is shown as now (under the read lock):
+ * a directory when made by mkdir or when it has children other than lock
+ * contenders. */
+enum fs_kind fs_kind_of(const struct tree_node *n, const struct tree_view *v);
 /* Under the read lock: the tree node for an inode, or NULL with *err
  * ENOENT / ESTALE.  For FS_KIND_DATA, the directory's node. */
 struct tree_node *fs_resolve(struct fs *fs, const struct fs_inode *in,
@@ -222,7 +239,28 @@ void fs_sessions_stop(struct fs *fs);
 int fs_call(struct fs *fs, fuse_req_t req, bool ephemeral,
 	    struct jute_writer *w, struct jute_writer *reply,
 	    struct jute_reader *body, int *zk_err, int64_t *zxid);
+/* The same, on local session l (no reopen when it expired). */
+int fs_call_on(struct zabfs_local *l, fuse_req_t req, struct jute_writer *w,
+	       struct jute_writer *reply, struct jute_reader *body,
+	       int *zk_err, int64_t *zxid);
 int fs_errno(int zk_err);
+/* The timeout asked for the mount's local sessions. */
+int32_t fs_session_timeout(struct fs *fs);
+
+/* -- lock.c: flock -- */
+void fs_ops_lock(struct fuse_lowlevel_ops *ops);
+int fs_locks_start(struct fs *fs);
+void fs_locks_stop(struct fs *fs);
+/* The file is closed: its lock (held or awaited) goes. */
+void fs_lock_release(struct fs *fs, struct fs_file *f);
+/* A contender was deleted: waiters may have their turn (loop thread). */
+void fs_locks_poke(struct fs *fs);
+/* Lock contender names (<any>__lock__<seq> / <any>__rlock__<seq>). */
+bool fs_is_contender(struct zk_bytes name);
+bool fs_has_contender(const struct tree_node *n);
+/* Text for user.zk.lock: holders, then the queue, one per line (read
+ * lock held).  Length written (at most cap), or the length needed. */
+size_t fs_lock_text(const struct tree_node *n, char *out, size_t cap);
 
 /* -- notify.c -- */
 int fs_notifier_start(struct fs *fs);

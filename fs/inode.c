@@ -147,11 +147,16 @@ void fs_table_forget(struct fs_table *t, uint64_t ino, uint64_t n)
 	pthread_mutex_unlock(&t->lock);
 }
 
-enum fs_kind fs_kind_of(const struct tree_view *v)
+enum fs_kind fs_kind_of(const struct tree_node *n, const struct tree_view *v)
 {
-	if (v->id == TREE_ROOT_ID || v->shape == TXN_SHAPE_DIR ||
-	    v->stat.num_children > 0)
+	if (v->id == TREE_ROOT_ID || v->shape == TXN_SHAPE_DIR)
 		return FS_KIND_DIR;
+	if (v->stat.num_children == 0)
+		return FS_KIND_FILE;
+	for (struct tree_node *c = tree_child_first(n); c;
+	     c = tree_child_next(c))
+		if (!fs_is_contender(tree_node_name(c)))
+			return FS_KIND_DIR;
 	return FS_KIND_FILE;
 }
 
@@ -165,7 +170,7 @@ struct tree_node *fs_resolve(struct fs *fs, const struct fs_inode *in,
 		return NULL;
 	}
 	tree_node_read(n, v);
-	enum fs_kind now = fs_kind_of(v);
+	enum fs_kind now = fs_kind_of(n, v);
 	enum fs_kind want = in->kind == FS_KIND_DATA ? FS_KIND_DIR : in->kind;
 	if (v->id != in->id || now != want) {
 		*err = v->id != in->id ? ENOENT : ESTALE;
@@ -247,7 +252,7 @@ void fs_fill_attr(struct fs *fs, const struct tree_node *n,
 		     c = tree_child_next(c)) {
 			struct tree_view cv;
 			tree_node_read(c, &cv);
-			if (fs_kind_of(&cv) == FS_KIND_DIR)
+			if (fs_kind_of(c, &cv) == FS_KIND_DIR)
 				links++;
 		}
 		st->st_nlink = links;
@@ -270,7 +275,7 @@ void fs_reply_node(struct fs *fs, fuse_req_t req, struct tree_node *n,
 {
 	struct fuse_entry_param e;
 	memset(&e, 0, sizeof(e));
-	enum fs_kind kind = fs_kind_of(v);
+	enum fs_kind kind = fs_kind_of(n, v);
 	char path[4096];
 	size_t len = tree_node_path(n, path, sizeof(path));
 	if (len >= sizeof(path)) {

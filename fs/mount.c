@@ -130,6 +130,7 @@ static void fs_stop(void *state)
 		poked = pthread_create(&poke, NULL, poke_main, fs) == 0;
 		pthread_join(fs->loop_thread, NULL);
 	}
+	fs_locks_stop(fs);
 	fuse_session_unmount(fs->se);
 	if (poked)
 		pthread_join(poke, NULL);
@@ -176,6 +177,7 @@ static int fs_start(struct zabfs_replica *r, void **state)
 	ops.init = op_init;
 	fs_ops_read(&ops);
 	fs_ops_write(&ops);
+	fs_ops_lock(&ops);
 	char *argv[] = {"zabfs", "-o",
 			"allow_other,fsname=zabfs,subtype=zabfs", NULL};
 	struct fuse_args args = FUSE_ARGS_INIT(3, argv);
@@ -191,14 +193,18 @@ static int fs_start(struct zabfs_replica *r, void **state)
 	}
 	if (fs_notifier_start(fs) != 0)
 		goto unmount;
-	if (pthread_create(&fs->loop_thread, NULL, loop_main, fs) != 0)
+	if (fs_locks_start(fs) != 0)
 		goto stop_notifier;
+	if (pthread_create(&fs->loop_thread, NULL, loop_main, fs) != 0)
+		goto stop_locks;
 	fs->loop_started = true;
 	fs->feed = (struct tree_listener){fs_feed, fs};
 	zabfs_replica_set_feed(r, &fs->feed);
 	*state = fs;
 	return 0;
 
+stop_locks:
+	fs_locks_stop(fs);
 stop_notifier:
 	fs_notifier_stop(fs);
 unmount:

@@ -49,6 +49,12 @@ void fs_feed(void *ctx, const struct tree_event *ev)
 {
 	struct fs *fs = ctx;
 	struct fs_notifier *nt = &fs->notifier;
+	if (fs_is_contender(tree_node_name(ev->node))) {
+		/* a lock's state, not a file: no events; a waiter may go */
+		if (ev->type == TREE_DELETED)
+			fs_locks_poke(fs);
+		return;
+	}
 	size_t len = ev->path.len > 0 ? (size_t)ev->path.len : 0;
 	struct fs_event *e = malloc(sizeof(*e) + len + 1);
 	if (!e)
@@ -63,7 +69,7 @@ void fs_feed(void *ctx, const struct tree_event *ev)
 	struct tree_view v;
 	tree_node_read(ev->node, &v);
 	e->id = v.id;
-	e->kind = fs_kind_of(&v);
+	e->kind = fs_kind_of(ev->node, &v);
 	e->fixed_dir = v.id == TREE_ROOT_ID || v.shape == TXN_SHAPE_DIR;
 	e->size = v.stat.data_length;
 	e->parent_id = ev->parent ? tree_node_id(ev->parent) : 0;

@@ -109,8 +109,9 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct tree_node *p = fs_resolve(fs, pin, &v, &err);
 	if (!p)
 		goto fail;
-	struct tree_node *c = tree_lookup_child(
-		fs->tree, p, zk_bytes_of(name, strlen(name)));
+	struct zk_bytes nb = zk_bytes_of(name, strlen(name));
+	struct tree_node *c =
+		fs_is_contender(nb) ? NULL : tree_lookup_child(fs->tree, p, nb);
 	if (c) {
 		struct tree_view cv;
 		tree_node_read(c, &cv);
@@ -227,13 +228,14 @@ static int list_dir(fuse_req_t req, struct fs *fs, struct fs_file *f)
 	for (struct tree_node *c = tree_child_first(n); c && !err;
 	     c = tree_child_next(c)) {
 		struct zk_bytes nb = tree_node_name(c);
-		if (nb.len <= 0 || (size_t)nb.len >= sizeof(name))
+		if (nb.len <= 0 || (size_t)nb.len >= sizeof(name) ||
+		    fs_is_contender(nb))
 			continue;
 		memcpy(name, nb.p, (size_t)nb.len);
 		name[nb.len] = 0;
 		struct tree_view cv;
 		tree_node_read(c, &cv);
-		enum fs_kind k = fs_kind_of(&cv);
+		enum fs_kind k = fs_kind_of(c, &cv);
 		err = list_add(req, f, name, fs_ino_of(cv.id, k),
 			       k == FS_KIND_DIR ? S_IFDIR : S_IFREG);
 	}
@@ -459,6 +461,12 @@ static long xattr_value(struct tree_node *n, const struct tree_view *v,
 			return -ENOMEM;
 		memcpy(*out, p, pl);
 		return (long)pl;
+	} else if (!strcmp(k, "lock")) {
+		len = fs_lock_text(n, NULL, 0);
+		*out = malloc(len + 1);
+		if (!*out)
+			return -ENOMEM;
+		return (long)fs_lock_text(n, *out, len);
 	} else if (!strcmp(k, "acl")) {
 		size_t cap = 1;
 		for (int32_t i = 0; i < v->acl.n; i++)

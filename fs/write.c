@@ -452,15 +452,18 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct tree_node *n = tree_lookup(fs->tree,
 					  zk_bytes_of(path, strlen(path)));
 	struct tree_view v;
-	if (n)
+	enum fs_kind kind = FS_KIND_FILE;
+	if (n) {
 		tree_node_read(n, &v);
+		kind = fs_kind_of(n, &v);
+	}
 	tree_read_unlock();
 	if (!n) {
 		fuse_reply_err(req, ENOENT); /* deleted already */
 		return;
 	}
-	struct fs_inode *in = fs_table_ref(&fs->table, v.id, fs_kind_of(&v),
-					   path, strlen(path));
+	struct fs_inode *in =
+		fs_table_ref(&fs->table, v.id, kind, path, strlen(path));
 	struct fs_file *f = in ? file_new(in) : NULL;
 	if (!f || (err = file_open(fs, f, fi->flags)) != 0) {
 		if (in)
@@ -628,6 +631,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino,
 	if (!f->replay && !f->failed && (f->dirty || f->trunc))
 		commit(fs_of(req), req, f); /* the kernel ignores the error */
 	pthread_mutex_unlock(&f->lock);
+	fs_lock_release(fs_of(req), f);
 	file_free(f);
 	fuse_reply_err(req, 0);
 }
@@ -727,12 +731,18 @@ static void remove_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct tree_node *n = tree_lookup(fs->tree,
 					  zk_bytes_of(path, strlen(path)));
 	enum fs_kind kind = FS_KIND_FILE;
+	bool locked = false;
 	if (n) {
 		struct tree_view v;
 		tree_node_read(n, &v);
-		kind = fs_kind_of(&v);
+		kind = fs_kind_of(n, &v);
+		locked = fs_has_contender(n);
 	}
 	tree_read_unlock();
+	if (locked) {
+		fuse_reply_err(req, EBUSY);
+		return;
+	}
 	if (!n && !dir && !strcmp(name, FS_DATA_NAME)) {
 		/* rm DIR/.data empties the directory's data */
 		fuse_reply_err(req, send_set_data(fs, req, p->path, NULL, 0,
@@ -794,7 +804,7 @@ static int rename_read(struct fs *fs, const char *path,
 		out->num_children = v.stat.num_children;
 		out->shape = v.shape;
 		out->owner = v.owner;
-		out->kind = fs_kind_of(&v);
+		out->kind = fs_kind_of(n, &v);
 		out->data_len = v.data.len > 0 ? (size_t)v.data.len : 0;
 		out->acl_len = v.acl_raw.len > 0 ? (size_t)v.acl_raw.len : 0;
 		out->data = malloc(out->data_len + 1);
