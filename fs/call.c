@@ -282,7 +282,8 @@ int fs_call(struct fs *fs, fuse_req_t req, bool ephemeral,
 	    struct jute_reader *body, int *zk_err, int64_t *zxid)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	struct zabfs_caller who = {ctx->uid, ctx->gid, (uint32_t)ctx->pid};
+	struct zabfs_caller who;
+	fs_caller(req, true, &who);
 	struct fs_sessions *s = &fs->sessions;
 	if (!jute_writer_ok(w))
 		return ENOMEM;
@@ -326,8 +327,8 @@ int fs_call_on(struct zabfs_local *l, fuse_req_t req, struct jute_writer *w,
 	       struct jute_writer *reply, struct jute_reader *body,
 	       int *zk_err, int64_t *zxid)
 {
-	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	struct zabfs_caller who = {ctx->uid, ctx->gid, (uint32_t)ctx->pid};
+	struct zabfs_caller who;
+	fs_caller(req, true, &who);
 	if (!jute_writer_ok(w))
 		return ENOMEM;
 	jute_writer_reset(reply);

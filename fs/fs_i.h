@@ -213,8 +213,17 @@ struct tree_node *fs_resolve(struct fs *fs, const struct fs_inode *in,
 void fs_fill_attr(struct fs *fs, const struct tree_node *n,
 		  const struct tree_view *v, enum fs_kind kind,
 		  struct stat *st);
-/* The world:anyone permissions of an ACL (0 if none). */
-int32_t fs_world_perms(const struct tree_view *v);
+/* -- perm.c -- */
+/* The calling process; groups: its supplementary groups too (a read of
+ * /proc). */
+void fs_caller(fuse_req_t req, bool groups, struct zabfs_caller *who);
+/* May the caller do need (ZK_PERM_* bits, all of them) on a node with
+ * this ACL?  (read lock held) */
+bool fs_allowed(struct fs *fs, fuse_req_t req, const struct tree_view *v,
+		int32_t need);
+/* st_mode, st_uid and st_gid for the node's ACL. */
+void fs_acl_mode(const struct tree_view *v, enum fs_kind kind,
+		 bool read_only, struct stat *st);
 bool fs_is_zookeeper(const char *path, size_t len);
 /* Joins parent path and name into buf (cap bytes); length or -1. */
 long fs_path_join(char *buf, size_t cap, const char *parent,
@@ -225,9 +234,67 @@ void fs_reply_node(struct fs *fs, fuse_req_t req, struct tree_node *n,
 		   const struct tree_view *v, double timeout,
 		   struct fuse_file_info *create_fi);
 
-/* -- read.c / write.c: the operations -- */
+#define FS_ENTRY_TIMEOUT 1.0 /* seconds; the notifier invalidates */
+#define FS_CAS_TRIES 1000     /* compare-and-set tries before EBUSY */
+
+static inline struct fs *fs_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static inline struct fs_file *fs_file_of(struct fuse_file_info *fi)
+{
+	return (struct fs_file *)(uintptr_t)fi->fh;
+}
+
+/* -- the operations: read.c, file.c, names.c, xattr_set.c -- */
 void fs_ops_read(struct fuse_lowlevel_ops *ops);
-void fs_ops_write(struct fuse_lowlevel_ops *ops);
+void fs_ops_file(struct fuse_lowlevel_ops *ops);
+void fs_ops_names(struct fuse_lowlevel_ops *ops);
+void fs_ops_xattr_set(struct fuse_lowlevel_ops *ops);
+
+/* -- names.c: what file.c's create shares -- */
+/* The parent inode for a namespace op, or NULL with *err. */
+struct fs_inode *fs_dir_inode(struct fs *fs, fuse_ino_t parent, int *err);
+/* Replies with the entry for path (after a create or for a replay). */
+void fs_reply_path(struct fs *fs, fuse_req_t req, const char *path,
+		   double timeout, struct fuse_file_info *fi);
+/* Creates parent/name (markers parsed) with shape; on success the path
+ * made is in out.  NODEEXISTS of a name without marker leaves the path
+ * in out too (the caller may open it). */
+int fs_make_node(struct fs *fs, fuse_req_t req, const struct fs_inode *p,
+		 const char *name, int32_t shape, bool *marked, char *out,
+		 size_t cap);
+
+/* -- zkop.c: the requests of the writes -- */
+struct fs_zkcall {
+	struct jute_writer w, reply;
+	struct jute_reader body;
+	int zk_err;
+	int64_t zxid;
+};
+void fs_zkcall_init(struct fs_zkcall *c);
+void fs_zkcall_free(struct fs_zkcall *c);
+/* Sends c->w, marking paths a (and b) as this mount's own change.
+ * Returns an errno: of the call, or of the reply's err. */
+int fs_zkcall_send(struct fs *fs, fuse_req_t req, struct fs_zkcall *c,
+		   bool ephemeral, const char *a, bool seq, const char *b);
+/* world:anyone:cdrwa, the ACL of what the mount creates. */
+struct zk_vec fs_world_acl(struct fs *fs);
+/* Each returns 0 or an errno (ESTALE: the version moved). */
+int fs_set_data(struct fs *fs, fuse_req_t req, const char *path,
+		const uint8_t *data, size_t len, int32_t version);
+int fs_delete(struct fs *fs, fuse_req_t req, const char *path,
+	      int32_t version);
+int fs_set_acl(struct fs *fs, fuse_req_t req, const char *path,
+	       struct zk_vec acl, int32_t version);
+/* Reads the data (a malloc'd copy) and version of path. */
+int fs_read_data(struct fs *fs, const char *path, uint8_t **data,
+		 size_t *len, int32_t *version);
+/* Sets path's data to f(current) by compare-and-set: append (add, n), or
+ * resize to size (add NULL). */
+int fs_cas_data(struct fs *fs, fuse_req_t req, const char *path,
+		const uint8_t *add, size_t n, size_t size);
 
 /* -- call.c: requests through local sessions -- */
 int fs_sessions_start(struct fs *fs);

@@ -179,18 +179,6 @@ struct tree_node *fs_resolve(struct fs *fs, const struct fs_inode *in,
 	return n;
 }
 
-int32_t fs_world_perms(const struct tree_view *v)
-{
-	int32_t perms = 0;
-	for (int32_t i = 0; i < v->acl.n; i++) {
-		const struct zk_acl *a = &v->acl.v[i];
-		if (a->id.scheme.len == 5 && !memcmp(a->id.scheme.p, "world", 5) &&
-		    a->id.id.len == 6 && !memcmp(a->id.id.p, "anyone", 6))
-			perms |= a->perms;
-	}
-	return perms;
-}
-
 bool fs_is_zookeeper(const char *path, size_t len)
 {
 	size_t n = strlen(FS_ZK_PREFIX);
@@ -217,25 +205,6 @@ long fs_path_join(char *buf, size_t cap, const char *parent,
 	return (long)len;
 }
 
-static mode_t mode_bits(enum fs_kind kind, int32_t perms, bool read_only)
-{
-	mode_t m = 0;
-	if (kind == FS_KIND_DIR) {
-		m = S_IFDIR | 0111;
-		if (perms & ZK_PERM_READ)
-			m |= 0444;
-		if (!read_only && (perms & (ZK_PERM_CREATE | ZK_PERM_DELETE)))
-			m |= 0222;
-	} else {
-		m = S_IFREG;
-		if (perms & ZK_PERM_READ)
-			m |= 0444;
-		if (!read_only && (perms & ZK_PERM_WRITE))
-			m |= 0222;
-	}
-	return m;
-}
-
 void fs_fill_attr(struct fs *fs, const struct tree_node *n,
 		  const struct tree_view *v, enum fs_kind kind, struct stat *st)
 {
@@ -244,7 +213,7 @@ void fs_fill_attr(struct fs *fs, const struct tree_node *n,
 	bool ro = plen < sizeof(path) && fs_is_zookeeper(path, plen);
 	memset(st, 0, sizeof(*st));
 	st->st_ino = fs_ino_of(v->id, kind);
-	st->st_mode = mode_bits(kind, fs_world_perms(v), ro);
+	fs_acl_mode(v, kind, ro, st);
 	st->st_size = v->stat.data_length;
 	if (kind == FS_KIND_DIR) {
 		nlink_t links = 2;

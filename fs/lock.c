@@ -286,7 +286,7 @@ static void op_flock(fuse_req_t req, fuse_ino_t ino,
 {
 	(void)ino;
 	struct fs *fs = fuse_req_userdata(req);
-	struct fs_file *f = (struct fs_file *)(uintptr_t)fi->fh;
+	struct fs_file *f = fs_file_of(fi);
 	struct fs_locks *ls = &fs->locks;
 	int kind = op & (LOCK_SH | LOCK_EX | LOCK_UN);
 	if (f->replay) {

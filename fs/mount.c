@@ -176,7 +176,9 @@ static int fs_start(struct zabfs_replica *r, void **state)
 	memset(&ops, 0, sizeof(ops));
 	ops.init = op_init;
 	fs_ops_read(&ops);
-	fs_ops_write(&ops);
+	fs_ops_file(&ops);
+	fs_ops_names(&ops);
+	fs_ops_xattr_set(&ops);
 	fs_ops_lock(&ops);
 	char *argv[] = {"zabfs", "-o",
 			"allow_other,fsname=zabfs,subtype=zabfs", NULL};

@@ -29,13 +29,6 @@
 
 #include "fs_i.h"
 
-#define ENTRY_TIMEOUT 1.0
-
-static struct fs *fs_of(fuse_req_t req)
-{
-	return fuse_req_userdata(req);
-}
-
 /* The .data entry of directory node n (read lock held). */
 static void reply_data_entry(struct fs *fs, fuse_req_t req,
 			     const struct fs_inode *dir, struct tree_node *n,
@@ -52,7 +45,7 @@ static void reply_data_entry(struct fs *fs, fuse_req_t req,
 	fs_fill_attr(fs, n, v, FS_KIND_DATA, &e.attr);
 	e.ino = in->ino;
 	e.generation = 1;
-	e.entry_timeout = ENTRY_TIMEOUT;
+	e.entry_timeout = FS_ENTRY_TIMEOUT;
 	if (fuse_reply_entry(req, &e) != 0)
 		fs_table_forget(&fs->table, in->ino, 1);
 }
@@ -115,7 +108,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (c) {
 		struct tree_view cv;
 		tree_node_read(c, &cv);
-		fs_reply_node(fs, req, c, &cv, ENTRY_TIMEOUT, NULL);
+		fs_reply_node(fs, req, c, &cv, FS_ENTRY_TIMEOUT, NULL);
 	} else if (!strcmp(name, FS_DATA_NAME) && v.stat.data_length > 0) {
 		reply_data_entry(fs, req, pin, p, &v);
 	} else {
@@ -205,7 +198,7 @@ static int list_dir(fuse_req_t req, struct fs *fs, struct fs_file *f)
 	struct tree_node *n = fs_resolve(fs, f->inode, &v, &err);
 	if (!n)
 		goto out;
-	if (!(fs_world_perms(&v) & ZK_PERM_READ)) {
+	if (!fs_allowed(fs, req, &v, ZK_PERM_READ)) {
 		err = EACCES;
 		goto out;
 	}
@@ -337,12 +330,19 @@ static void op_access(fuse_req_t req, fuse_ino_t ino, int mask)
 	int err;
 	struct tree_node *n = fs_resolve(fs, in, &v, &err);
 	if (n) {
-		struct stat st;
-		fs_fill_attr(fs, n, &v, in->kind, &st);
+		bool dir = in->kind == FS_KIND_DIR;
+		int32_t need = 0;
+		if (mask & R_OK)
+			need |= ZK_PERM_READ;
+		if (mask & W_OK)
+			need |= dir ? ZK_PERM_CREATE : ZK_PERM_WRITE;
 		err = 0;
-		if (((mask & R_OK) && !(st.st_mode & 0004)) ||
-		    ((mask & W_OK) && !(st.st_mode & 0002)) ||
-		    ((mask & X_OK) && !(st.st_mode & 0001)))
+		if ((mask & W_OK) &&
+		    fs_is_zookeeper(in->path, in->path_len))
+			err = EROFS;
+		else if ((mask & X_OK) && !dir)
+			err = EACCES;
+		else if (!fs_allowed(fs, req, &v, need))
 			err = EACCES;
 	}
 	tree_read_unlock();
@@ -519,6 +519,9 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		len = -err;
 	else if (!strcmp(name, "user.zk.data") && in->kind != FS_KIND_DIR)
 		len = -ENODATA;
+	else if (!strcmp(name, "user.zk.data") &&
+		 !fs_allowed(fs, req, &v, ZK_PERM_READ))
+		len = -EACCES;
 	else
 		len = xattr_value(n, &v, name, &val);
 	tree_read_unlock();

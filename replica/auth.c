@@ -18,6 +18,8 @@
 #include "auth_i.h"
 
 #include <arpa/inet.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,6 +73,39 @@ int auth_ids_init(struct auth_ids *ids, const char *client_addr)
 	    inet_ntop(AF_INET, &a6.s6_addr[12], v4, sizeof v4))
 		client_addr = v4;
 	return ids_add(ids, "ip", client_addr, strlen(client_addr));
+}
+
+int auth_ids_set_caller(struct auth_ids *ids, uint32_t uid, uint32_t gid,
+			const uint32_t *gids, size_t n_gids, bool super)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < ids->n; i++) {
+		const char *s = ids->v[i].scheme;
+		if (!strcmp(s, "uid") || !strcmp(s, "gid") ||
+		    !strcmp(s, "super"))
+			free(ids->v[i].id);
+		else
+			ids->v[kept++] = ids->v[i];
+	}
+	ids->n = kept;
+	ids->local = true;
+	ids->super = false;
+	char num[16];
+	int rc = ids_add(ids, "uid", num,
+			 (size_t)snprintf(num, sizeof num, "%" PRIu32, uid));
+	if (rc == 0)
+		rc = ids_add(ids, "gid", num,
+			     (size_t)snprintf(num, sizeof num, "%" PRIu32, gid));
+	for (size_t i = 0; i < n_gids && rc == 0 && ids->n < AUTH_IDS_MAX - 1;
+	     i++)
+		rc = ids_add(ids, "gid", num,
+			     (size_t)snprintf(num, sizeof num, "%" PRIu32,
+					      gids[i]));
+	if (rc == 0 && super) {
+		rc = ids_add(ids, "super", "", 0);
+		ids->super = rc == 0;
+	}
+	return rc == ZK_AUTHFAILED ? 0 : rc;
 }
 
 void auth_ids_free(struct auth_ids *ids)
@@ -199,9 +234,15 @@ static bool entry_matches(struct zk_bytes scheme, struct zk_bytes id,
 		return bytes_eq(id, "anyone");
 	bool digest = bytes_eq(scheme, "digest");
 	bool ip = !digest && bytes_eq(scheme, "ip");
-	for (size_t i = 0; i < ids->n && (digest || ip); i++) {
+	const char *local = bytes_eq(scheme, "uid")   ? "uid"
+			    : bytes_eq(scheme, "gid") ? "gid"
+						      : NULL;
+	for (size_t i = 0; i < ids->n && (digest || ip || local); i++) {
 		const struct auth_id *me = &ids->v[i];
 		if (digest && strcmp(me->scheme, "digest") == 0 &&
+		    bytes_eq(id, me->id))
+			return true;
+		if (local && strcmp(me->scheme, local) == 0 &&
 		    bytes_eq(id, me->id))
 			return true;
 		if (ip && strcmp(me->scheme, "ip") == 0 &&
@@ -311,6 +352,21 @@ static int mark_duplicates(const struct zk_acl_list *in, bool *dup)
 	return 0;
 }
 
+/* A uid:/gid: id: 1 to 10 decimal digits, no leading zero (so that equal
+ * numbers are equal ids). */
+static bool decimal_id_valid(struct zk_bytes id)
+{
+	if (id.len <= 0 || id.len > 10 || (id.p[0] == '0' && id.len > 1))
+		return false;
+	uint64_t v = 0;
+	for (int32_t i = 0; i < id.len; i++) {
+		if (id.p[i] < '0' || id.p[i] > '9')
+			return false;
+		v = v * 10 + (uint64_t)(id.p[i] - '0');
+	}
+	return v <= UINT32_MAX;
+}
+
 /* Writes the entries one request entry stands for; returns how many, or
  * ZK_INVALIDACL. */
 static int32_t fixup_entry(const struct zk_acl *a, const struct auth_ids *ids,
@@ -337,7 +393,10 @@ static int32_t fixup_entry(const struct zk_acl *a, const struct auth_ids *ids,
 	struct ip_expr e;
 	bool ok = (bytes_eq(scheme, "world") && bytes_eq(id, "anyone")) ||
 		  (bytes_eq(scheme, "digest") && digest_id_valid(id)) ||
-		  (bytes_eq(scheme, "ip") && parse_ip(id, &e));
+		  (bytes_eq(scheme, "ip") && parse_ip(id, &e)) ||
+		  (ids->local &&
+		   (bytes_eq(scheme, "uid") || bytes_eq(scheme, "gid")) &&
+		   decimal_id_valid(id));
 	if (!ok)
 		return ZK_INVALIDACL;
 	put_acl(out, a->perms, scheme, id);

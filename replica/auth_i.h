@@ -9,7 +9,14 @@
  *     - "digest", "user:<base64 sha1(user:password)>", one per successful
  *       `addauth digest user:password`;
  *     - "super" with an empty id, when such a digest equals the configured
- *       superDigest; the flag ids->super says the same thing.
+ *       superDigest; the flag ids->super says the same thing;
+ *     - for a caller through the mount (a local session), "uid" and "gid"
+ *       with decimal ids: the calling process's user and groups, set per
+ *       call (auth_ids_set_caller), and "super" for root when
+ *       mountRootSuper is on.  Only such connections may put uid:/gid:
+ *       entries in an ACL (the client port rejects them, as ZooKeeper
+ *       rejects an unknown scheme); entries of those schemes match only
+ *       them.
  *   The pairs are what whoAmI reports and what "auth" ACL entries expand to;
  *   the flag is what auth_permits tests first.
  *
@@ -43,7 +50,7 @@
 #define AUTH_IDS_MAX 32
 
 struct auth_id {
-	const char *scheme; /* "ip", "digest" or "super"; static strings */
+	const char *scheme; /* "ip", "digest", "super", "uid", "gid"; static */
 	char *id;           /* owned by the struct auth_ids */
 };
 
@@ -51,6 +58,7 @@ struct auth_ids {
 	struct auth_id v[AUTH_IDS_MAX];
 	size_t n;
 	bool super;
+	bool local; /* a mount caller: uid:/gid: ACL entries allowed */
 };
 
 /*
@@ -61,6 +69,15 @@ struct auth_ids {
  */
 int auth_ids_init(struct auth_ids *ids, const char *client_addr);
 void auth_ids_free(struct auth_ids *ids);
+
+/*
+ * Makes ids those of a mount caller: uid:<uid>, gid:<gid> and
+ * gid:<gids[i]> (supplementary groups), and super when super is set; the previous call's
+ * uid/gid/super pairs are dropped.  Groups past AUTH_IDS_MAX - 2 are not
+ * recorded.  Returns 0 or ZK_NOMEM (ids then has no uid/gid pairs).
+ */
+int auth_ids_set_caller(struct auth_ids *ids, uint32_t uid, uint32_t gid,
+			const uint32_t *gids, size_t n_gids, bool super);
 
 /*
  * The digest id of a credential "user:password" (len bytes, no NUL needed):

@@ -314,6 +314,13 @@ static int set_extended_types(struct loader *ld, const char *key,
 			&ld->cfg->extended_types);
 }
 
+static int set_mount_root_super(struct loader *ld, const char *key,
+				const char *value)
+{
+	return get_bool(ld, key, value, "true", "false",
+			&ld->cfg->mount_root_super);
+}
+
 static bool is_base64_char(char c)
 {
 	return isalnum((unsigned char)c) || c == '+' || c == '/';
@@ -572,6 +579,7 @@ static const struct key_rule keys[] = {
 	K_FN("zookeeper.DigestAuthenticationProvider.digestAlg",
 	     set_digest_alg),
 	K_FN("mountPoint", set_mount_point),
+	K_FN("mountRootSuper", set_mount_root_super),
 	K_STR("peerSecret", peer_secret),
 
 	/* Known ZooKeeper keys zabfs does not implement. */

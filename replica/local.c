@@ -44,6 +44,7 @@ struct local_op {
 	int32_t timeout_ms;       /* LOCAL_OPEN */
 	bool closes;              /* LOCAL_CALL of closeSession */
 	struct jute_writer *reply; /* LOCAL_CALL: the caller's */
+	const struct zabfs_caller *who; /* LOCAL_CALL; NULL: the world */
 	int err;
 	bool done;
 };
@@ -134,7 +135,6 @@ static void run_open(struct server *srv, struct local_op *op)
 static void run_call(struct server *srv, struct local_op *op)
 {
 	struct zabfs_local *l = op->l;
-	(void)srv;
 	if (!l->c || op->len < 8) {
 		finish(op, l->c ? ZK_MALFORMED : ZK_SESSIONEXPIRED);
 		return;
@@ -146,6 +146,18 @@ static void run_call(struct server *srv, struct local_op *op)
 	op->frame[1] = (uint8_t)((uint32_t)xid >> 16);
 	op->frame[2] = (uint8_t)((uint32_t)xid >> 8);
 	op->frame[3] = (uint8_t)xid;
+	const struct zabfs_caller *who = op->who;
+	static const struct zabfs_caller nobody = {UINT32_MAX, UINT32_MAX, 0,
+						   0, {0}};
+	if (!who)
+		who = &nobody;
+	if (auth_ids_set_caller(&l->c->ids, who->uid, who->gid, who->groups,
+				who->n_groups,
+				who->uid == 0 && srv->cfg->mount_root_super) !=
+	    0) {
+		finish(op, ZK_NOMEM);
+		return;
+	}
 	if (l->waiting_tail)
 		l->waiting_tail->wait_next = op;
 	else
@@ -311,8 +323,8 @@ int64_t zabfs_local_session_id(const struct zabfs_local *l)
 int zabfs_local_call(struct zabfs_local *l, const struct zabfs_caller *who,
 		     const uint8_t *req, size_t len, struct jute_writer *reply)
 {
-	(void)who; /* uid:/gid: ACL schemes are not built yet */
-	struct local_op op = {.kind = LOCAL_CALL, .len = len, .reply = reply};
+	struct local_op op = {.kind = LOCAL_CALL, .len = len, .reply = reply,
+			      .who = who};
 	op.closes = len >= 8 && req[4] == 0xff && req[5] == 0xff &&
 		    req[6] == 0xff && req[7] == 0xf5; /* closeSession, -11 */
 	op.frame = malloc(len ? len : 1);

@@ -93,6 +93,7 @@ struct zabfs_config {
 
 	char *super_digest;  /* "user:<base64 sha1>" or NULL */
 	char *mount_point;   /* mountPoint: where to mount the tree, or NULL */
+	bool mount_root_super; /* mountRootSuper: uid 0 on the mount is super */
 	char *peer_secret;   /* peerSecret: peers prove it, or NULL */
 
 	char **warnings;     /* n_warnings lines for the caller to log */

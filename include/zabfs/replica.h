@@ -52,12 +52,16 @@ struct zabfs_local;
 #define ZABFS_CREATE_SHAPE_MASK (3 << ZABFS_CREATE_SHAPE_SHIFT)
 
 /* Who makes a call: a process on this machine, as the kernel reports it.
- * ACL entries uid:<n> and gid:<n> match it; super when the config makes
- * root super on the mount. */
+ * ACL entries uid:<n> and gid:<n> match it (gid: its group or any of its
+ * supplementary groups); super when mountRootSuper makes root super.  A
+ * call with no caller (NULL) has only the world's rights. */
+#define ZABFS_CALLER_GROUPS 16
 struct zabfs_caller {
 	uint32_t uid;
 	uint32_t gid;
 	uint32_t pid;
+	uint32_t n_groups; /* at most ZABFS_CALLER_GROUPS */
+	uint32_t groups[ZABFS_CALLER_GROUPS];
 };
 
 /* The tree, for reads under tree_read_lock() from any thread. */
@@ -77,7 +81,9 @@ int64_t zabfs_local_session_id(const struct zabfs_local *l);
 
 /*
  * One request: req is RequestHeader + record (its xid is replaced by the
- * session's next one).  On return, reply holds the ReplyHeader and, when
+ * session's next one).  Its ACL checks are made as who, when the request
+ * reaches the session's queue: the mount sends only writes and sync, which
+ * are checked then (a read would be checked when its turn came).  On return, reply holds the ReplyHeader and, when
  * its err is 0, the response record.  Returns 0 (the reply's err says how
  * the request went), ZK_STOPPED, ZK_NOMEM; ZK_SESSIONEXPIRED when the
  * session is gone (then reopen).

@@ -51,13 +51,15 @@ def detach(mnt):
 class MountTestCase(unittest.TestCase):
     server = None
     zk = None
+    extra_cfg = []
 
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="zabfs-fs-")
         cls.mnt = os.path.join(cls.tmp, "mnt")
         cls.server = harness.Server(name=cls.__name__,
-                                    extra_cfg=["mountPoint=%s" % cls.mnt])
+                                    extra_cfg=["mountPoint=%s" % cls.mnt]
+                                    + cls.extra_cfg)
         try:
             cls.server.start()
             harness.wait_for(lambda: os.path.ismount(cls.mnt), 10,

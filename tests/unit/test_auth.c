@@ -427,6 +427,51 @@ static void test_fixup(void)
 	auth_ids_free(&two);
 }
 
+/* A mount caller: uid:/gid: ids replaced per call, entries of those
+ * schemes accepted and matched only for it; root super only when asked. */
+static void test_mount_caller(void)
+{
+	struct auth_ids me, net;
+	CHECK_EQ_INT(auth_ids_init(&me, NULL), 0);
+	CHECK_EQ_INT(auth_ids_init(&net, "10.1.2.3"), 0);
+	struct jute_writer w;
+	jute_writer_init(&w, 0);
+	struct zk_acl uid[] = {A(ZK_PERM_READ, "uid", "1000"),
+			       A(ZK_PERM_WRITE, "gid", "77")};
+	struct zk_acl_list l = {2, uid};
+
+	/* the client port rejects the schemes, as an unknown one */
+	CHECK_EQ_INT(fixup(uid, 2, &net, &w), ZK_INVALIDACL);
+	CHECK(!auth_permits(&l, &net, ZK_PERM_READ));
+
+	uint32_t groups[] = {5, 77};
+	CHECK_EQ_INT(auth_ids_set_caller(&me, 1000, 20, groups, 2, false), 0);
+	CHECK_EQ_INT(fixup(uid, 2, &me, &w), 0);
+	CHECK(auth_permits(&l, &me, ZK_PERM_READ));
+	CHECK(auth_permits(&l, &me, ZK_PERM_WRITE)); /* supplementary */
+	CHECK(!auth_permits(&l, &me, ZK_PERM_ADMIN));
+
+	/* the next call is someone else: nothing of the first remains */
+	CHECK_EQ_INT(auth_ids_set_caller(&me, 1001, 77, NULL, 0, false), 0);
+	CHECK(!auth_permits(&l, &me, ZK_PERM_READ));
+	CHECK(auth_permits(&l, &me, ZK_PERM_WRITE)); /* primary group */
+	CHECK_EQ_INT(auth_ids_set_caller(&me, 0, 0, NULL, 0, true), 0);
+	CHECK(me.super && auth_permits(&l, &me, ZK_PERM_ADMIN));
+	CHECK_EQ_INT(auth_ids_set_caller(&me, 0, 0, NULL, 0, false), 0);
+	CHECK(!me.super && !auth_permits(&l, &me, ZK_PERM_ADMIN));
+
+	/* ids are decimal numbers without leading zeros */
+	struct zk_acl bad[] = {A(ZK_PERM_READ, "uid", "01")};
+	CHECK_EQ_INT(fixup(bad, 1, &me, &w), ZK_INVALIDACL);
+	struct zk_acl big[] = {A(ZK_PERM_READ, "gid", "4294967296")};
+	CHECK_EQ_INT(fixup(big, 1, &me, &w), ZK_INVALIDACL);
+	struct zk_acl name[] = {A(ZK_PERM_READ, "uid", "root")};
+	CHECK_EQ_INT(fixup(name, 1, &me, &w), ZK_INVALIDACL);
+	jute_writer_free(&w);
+	auth_ids_free(&me);
+	auth_ids_free(&net);
+}
+
 static void test_masked(void)
 {
 	struct zk_acl v[] = {
@@ -533,6 +578,7 @@ int main(void)
 {
 	RUN_TEST(test_digest);
 	RUN_TEST(test_ids);
+	RUN_TEST(test_mount_caller);
 	RUN_TEST(test_permits);
 	RUN_TEST(test_fixup);
 	RUN_TEST(test_masked);
