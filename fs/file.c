@@ -81,6 +81,9 @@ static int file_snapshot(struct fs *fs, fuse_req_t req, struct fs_file *f,
 		else
 			err = file_set(f, v.data.p,
 				       v.data.len > 0 ? (size_t)v.data.len : 0);
+	} else if (f->create) {
+		err = 0;
+		f->len = 0; /* not made yet: empty */
 	}
 	tree_read_unlock();
 	return err;
@@ -107,10 +110,45 @@ static int file_open(struct fs *fs, fuse_req_t req, struct fs_file *f,
 	return err;
 }
 
-static int commit(struct fs *fs, fuse_req_t req, struct fs_file *f)
+/* The pending create: the znode with what f holds.  EEXIST when another
+ * writer made it first (the caller then writes it as an existing one). */
+static int create_now(struct fs *fs, fuse_req_t req, struct fs_file *f)
+{
+	const char *path = f->inode->path;
+	struct fs_zkcall c;
+	fs_zkcall_init(&c);
+	struct zk_request r = {.type = ZK_OP_CREATE};
+	r.u.create.path = zk_bytes_of(path, f->inode->path_len);
+	r.u.create.data = zk_bytes_of(f->buf, f->writable ? f->len : 0);
+	r.u.create.acl = fs_world_acl(fs);
+	r.u.create.flags = ZK_MODE_PERSISTENT |
+			   TXN_SHAPE_FILE << ZABFS_CREATE_SHAPE_SHIFT;
+	zk_request_encode(&c.w, &r);
+	int err = fs_zkcall_send(fs, req, &c, false, path, false, NULL);
+	fs_zkcall_free(&c);
+	return err;
+}
+
+int fs_file_commit(struct fs *fs, fuse_req_t req, struct fs_file *f)
 {
 	int err;
-	if (f->append) {
+	if (f->create) {
+		err = create_now(fs, req, f);
+		if (err != EEXIST) {
+			if (!err) {
+				f->create = false;
+				f->dirty = false;
+				f->trunc = false;
+				if (f->append)
+					f->len = 0;
+			}
+			return err;
+		}
+		f->create = false; /* made meanwhile: `>` replaces, `>>` adds */
+	}
+	if (!f->writable) {
+		err = 0;
+	} else if (f->append) {
 		err = f->len ? fs_cas_data(fs, req, f->inode->path, f->buf, f->len,
 					0)
 			     : 0;
@@ -170,6 +208,42 @@ static void create_data(struct fs *fs, fuse_req_t req, struct fs_inode *p,
 	}
 }
 
+/* open(O_CREAT) of a plain name that is missing: a pending inode; the
+ * znode is created with its data at the first flush, so nobody sees it
+ * empty first.  Others do not find the name until then. */
+static void create_pending(struct fs *fs, fuse_req_t req, const char *path,
+			   struct fuse_file_info *fi)
+{
+	struct fs_inode *in = fs_table_add_pending(&fs->table, path,
+						   strlen(path));
+	struct fs_file *f = in ? file_new(in) : NULL;
+	if (!f) {
+		if (in)
+			fs_table_forget(&fs->table, in->ino, 1);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	int acc = fi->flags & O_ACCMODE;
+	f->writable = acc != O_RDONLY;
+	f->append = f->writable && (fi->flags & O_APPEND);
+	f->create = true;
+	f->dirty = true; /* even with nothing written, close creates it */
+	fi->fh = (uint64_t)(uintptr_t)f;
+	fi->direct_io = 1;
+	struct fuse_entry_param e;
+	memset(&e, 0, sizeof(e));
+	e.ino = in->ino;
+	e.generation = 1;
+	e.attr.st_ino = in->ino;
+	e.attr.st_mode = S_IFREG | 0666;
+	e.attr.st_nlink = 1;
+	e.attr.st_blksize = 4096;
+	if (fuse_reply_create(req, &e, fi) != 0) {
+		fs_table_forget(&fs->table, in->ino, 1);
+		file_free(f);
+	}
+}
+
 static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      mode_t mode, struct fuse_file_info *fi)
 {
@@ -186,9 +260,20 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		return;
 	}
 	char path[4096];
-	bool marked;
+	bool marked = fs_name_marked(name);
+	if (!marked && !(fi->flags & O_EXCL)) {
+		err = fs_create_check(fs, req, p, name, path, sizeof(path));
+		if (!err) {
+			create_pending(fs, req, path, fi);
+			return;
+		}
+		if (err != EEXIST) {
+			fuse_reply_err(req, err);
+			return;
+		}
+	}
 	err = fs_make_node(fs, req, p, name, TXN_SHAPE_FILE, &marked, path,
-			sizeof(path));
+			   sizeof(path));
 	if (err == EEXIST && !marked && !(fi->flags & O_EXCL))
 		err = 0; /* made by someone else meanwhile: open it */
 	if (err) {
@@ -364,7 +449,7 @@ static void op_flush(fuse_req_t req, fuse_ino_t ino,
 	if (f->failed)
 		err = EFBIG;
 	else if (!f->replay && f->dirty)
-		err = commit(fs_of(req), req, f);
+		err = fs_file_commit(fs_of(req), req, f);
 	pthread_mutex_unlock(&f->lock);
 	fuse_reply_err(req, err);
 }
@@ -377,7 +462,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino,
 	/* the lock also waits for an interrupted request still running */
 	pthread_mutex_lock(&f->lock);
 	if (!f->replay && !f->failed && (f->dirty || f->trunc))
-		commit(fs_of(req), req, f); /* the kernel ignores the error */
+		fs_file_commit(fs_of(req), req, f); /* the kernel ignores the error */
 	pthread_mutex_unlock(&f->lock);
 	fs_lock_release(fs_of(req), f);
 	file_free(f);
@@ -394,7 +479,7 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	if (f && !f->replay && f->inode->kind != FS_KIND_DIR) {
 		pthread_mutex_lock(&f->lock);
 		if (f->dirty)
-			err = commit(fs, req, f);
+			err = fs_file_commit(fs, req, f);
 		pthread_mutex_unlock(&f->lock);
 	}
 	struct fs_inode *in = fs_table_get(&fs->table, ino);
@@ -408,22 +493,6 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 		fs_zkcall_free(&c);
 	}
 	fuse_reply_err(req, err);
-}
-
-static void reply_attr(struct fs *fs, fuse_req_t req, struct fs_inode *in)
-{
-	tree_read_lock();
-	struct tree_view v;
-	int err;
-	struct tree_node *n = fs_resolve(fs, in, &v, &err);
-	struct stat st;
-	if (n)
-		fs_fill_attr(fs, n, &v, in->kind, &st);
-	tree_read_unlock();
-	if (n)
-		fuse_reply_attr(req, &st, 0);
-	else
-		fuse_reply_err(req, err);
 }
 
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
@@ -471,7 +540,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	if (err)
 		fuse_reply_err(req, err);
 	else
-		reply_attr(fs, req, in);
+		fs_reply_attr(fs, req, in, fi ? fs_file_of(fi) : NULL);
 }
 
 void fs_ops_file(struct fuse_lowlevel_ops *ops)

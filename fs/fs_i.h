@@ -68,7 +68,11 @@ struct fs_inode {
 	char path[];           /* the znode's path ("/" for the root) */
 };
 
+/* The bit of a pending inode's number (inode.c); ids never reach it. */
+#define FS_PENDING_INO (UINT64_C(1) << 63)
+
 struct fs_table {
+	uint64_t pending; /* pending inodes made, lock */
 	pthread_mutex_t lock;
 	struct fs_inode **slots;
 	size_t n_slots; /* power of two */
@@ -185,6 +189,7 @@ struct fs_file {
 	bool dirty;      /* written since the last commit */
 	bool trunc;      /* O_TRUNC and no commit yet */
 	bool failed;     /* a write failed (EFBIG): nothing is committed */
+	bool create;     /* the znode is made at the first commit (pending) */
 	uint8_t *buf;    /* read snapshot, write buffer, or dir listing */
 	size_t len, cap;
 	struct fs_lock *flock; /* locks.lock */
@@ -201,12 +206,16 @@ struct fs_inode *fs_table_ref(struct fs_table *t, uint64_t id,
 			      enum fs_kind kind, const char *path,
 			      size_t path_len);
 void fs_table_forget(struct fs_table *t, uint64_t ino, uint64_t n);
+/* A new pending inode for path, looked up once.  NULL: no memory. */
+struct fs_inode *fs_table_add_pending(struct fs_table *t, const char *path,
+				      size_t path_len);
 /* The kind node n (read as v) is shown as now (under the read lock):
  * a directory when made by mkdir or when it has children other than lock
  * contenders. */
 enum fs_kind fs_kind_of(const struct tree_node *n, const struct tree_view *v);
 /* Under the read lock: the tree node for an inode, or NULL with *err
- * ENOENT / ESTALE.  For FS_KIND_DATA, the directory's node. */
+ * ENOENT / ESTALE.  For FS_KIND_DATA, the directory's node; for a pending
+ * inode, the node at its path if there is one. */
 struct tree_node *fs_resolve(struct fs *fs, const struct fs_inode *in,
 			     struct tree_view *v, int *err);
 /* Fills st for a node read as v, shown as kind (under the read lock). */
@@ -252,6 +261,12 @@ void fs_ops_read(struct fuse_lowlevel_ops *ops);
 void fs_ops_file(struct fuse_lowlevel_ops *ops);
 void fs_ops_names(struct fuse_lowlevel_ops *ops);
 void fs_ops_xattr_set(struct fuse_lowlevel_ops *ops);
+/* Replies with in's attributes (f: its open file, or NULL). */
+void fs_reply_attr(struct fs *fs, fuse_req_t req, struct fs_inode *in,
+		   const struct fs_file *f);
+/* Commits what f holds (file.c; f->lock held): the pending create, the
+ * buffer, or the appends. */
+int fs_file_commit(struct fs *fs, fuse_req_t req, struct fs_file *f);
 
 /* -- names.c: what file.c's create shares -- */
 /* The parent inode for a namespace op, or NULL with *err. */
@@ -259,6 +274,13 @@ struct fs_inode *fs_dir_inode(struct fs *fs, fuse_ino_t parent, int *err);
 /* Replies with the entry for path (after a create or for a replay). */
 void fs_reply_path(struct fs *fs, fuse_req_t req, const char *path,
 		   double timeout, struct fuse_file_info *fi);
+/* Can name be created under p now?  0 with the path in out; EEXIST when
+ * it exists (open it instead); or the errno a create would give:
+ * ENAMETOOLONG, EINVAL (bad name, ephemeral parent), ENOENT, EACCES. */
+int fs_create_check(struct fs *fs, fuse_req_t req, const struct fs_inode *p,
+		    const char *name, char *out, size_t cap);
+/* Does name end in a .eph / .seq marker? */
+bool fs_name_marked(const char *name);
 /* Creates parent/name (markers parsed) with shape; on success the path
  * made is in out.  NODEEXISTS of a name without marker leaves the path
  * in out too (the caller may open it). */

@@ -8,13 +8,13 @@
  *   is a create and a delete, so a new id), so resolving is a tree lookup
  *   by path and a check of the id and kind (fs_i.h invariant 2).
  *
- *   Mode bits show what the ACL grants to world:anyone (the only identity
- *   a local process has until uid:/gid: schemes exist), the same for
- *   owner, group and others: a file is readable with READ and writable
- *   with WRITE; a directory is listable (r-x) with READ, always
- *   searchable (ZooKeeper checks no permission on ancestors), writable
- *   with CREATE or DELETE.  /zookeeper is read-only.  ctime is the mtime
- *   (the tree keeps no ACL change time).
+ *   A pending inode (FS_PENDING_INO bit) is a file opened with O_CREAT
+ *   whose znode is not made yet: file.c creates it, with its data, at the
+ *   first flush.  It has no id; it resolves to whatever node its path
+ *   names (none until the create), and its number is never reused.
+ *
+ *   Mode bits and owner come from the ACL (perm.c).  /zookeeper is
+ *   read-only.  ctime is the mtime (the tree keeps no ACL change time).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -127,6 +127,29 @@ out:
 	return in;
 }
 
+struct fs_inode *fs_table_add_pending(struct fs_table *t, const char *path,
+				      size_t path_len)
+{
+	struct fs_inode *in = malloc(sizeof(*in) + path_len + 1);
+	if (!in)
+		return NULL;
+	pthread_mutex_lock(&t->lock);
+	in->ino = FS_PENDING_INO | ++t->pending;
+	in->id = 0;
+	in->kind = FS_KIND_FILE;
+	in->nlookup = 1;
+	in->path_len = path_len;
+	memcpy(in->path, path, path_len);
+	in->path[path_len] = 0;
+	size_t s = slot_of(t, in->ino);
+	in->next = t->slots[s];
+	t->slots[s] = in;
+	if (++t->count > t->n_slots)
+		grow(t);
+	pthread_mutex_unlock(&t->lock);
+	return in;
+}
+
 void fs_table_forget(struct fs_table *t, uint64_t ino, uint64_t n)
 {
 	if (ino == FUSE_ROOT_ID)
@@ -170,6 +193,8 @@ struct tree_node *fs_resolve(struct fs *fs, const struct fs_inode *in,
 		return NULL;
 	}
 	tree_node_read(n, v);
+	if (in->ino & FS_PENDING_INO)
+		return n;
 	enum fs_kind now = fs_kind_of(n, v);
 	enum fs_kind want = in->kind == FS_KIND_DATA ? FS_KIND_DIR : in->kind;
 	if (v->id != in->id || now != want) {

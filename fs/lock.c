@@ -312,6 +312,15 @@ static void op_flock(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_err(req, 0);
 		return;
 	}
+	if (f->create) { /* flock(1) creates the file it locks: make it now */
+		pthread_mutex_lock(&f->lock);
+		int cerr = f->create ? fs_file_commit(fs, req, f) : 0;
+		pthread_mutex_unlock(&f->lock);
+		if (cerr) {
+			fuse_reply_err(req, cerr);
+			return;
+		}
+	}
 	struct fs_lock *l = lock_new(f, kind == LOCK_EX);
 	int err = l ? lock_enqueue(fs, req, l, f->inode->path) : ENOMEM;
 	if (!err && (op & LOCK_NB)) {

@@ -27,6 +27,7 @@
 
 #include "zabfs/err.h"
 #include "zabfs/fs.h"
+#include "zabfs/zkpath.h"
 #include "zabfs/zkproto.h"
 #include "fs_i.h"
 
@@ -62,6 +63,44 @@ static void parse_markers(const char *name, char *base, size_t cap,
 		len = cap - 1;
 	memcpy(base, name, len);
 	base[len] = 0;
+}
+
+bool fs_name_marked(const char *name)
+{
+	char base[1024];
+	int32_t mode;
+	bool marked;
+	parse_markers(name, base, sizeof(base), &mode, &marked);
+	return marked;
+}
+
+int fs_create_check(struct fs *fs, fuse_req_t req, const struct fs_inode *p,
+		    const char *name, char *out, size_t cap)
+{
+	long len = fs_path_join(out, cap, p->path, p->path_len, name);
+	if (len < 0 || strlen(name) > 255)
+		return ENAMETOOLONG;
+	struct zk_bytes path = zk_bytes_of(out, (size_t)len);
+	if (zk_path_validate(path) != 0)
+		return EINVAL;
+	if (fs_is_zookeeper(out, (size_t)len))
+		return EACCES;
+	int err;
+	struct tree_view v;
+	tree_read_lock();
+	struct tree_node *n = fs_resolve(fs, p, &v, &err);
+	if (!n)
+		goto out;
+	err = 0;
+	if (tree_lookup_child(fs->tree, n, zk_path_basename(path)))
+		err = EEXIST;
+	else if (zk_owner_is_session(v.owner))
+		err = EINVAL; /* NOCHILDRENFOREPHEMERALS */
+	else if (!fs_allowed(fs, req, &v, ZK_PERM_CREATE))
+		err = EACCES;
+out:
+	tree_read_unlock();
+	return err;
 }
 
 /* The parent inode for a namespace op, or NULL with *err. */

@@ -137,29 +137,43 @@ static void op_forget_multi(fuse_req_t req, size_t count,
 	fuse_reply_none(req);
 }
 
-static void op_getattr(fuse_req_t req, fuse_ino_t ino,
-		       struct fuse_file_info *fi)
+void fs_reply_attr(struct fs *fs, fuse_req_t req, struct fs_inode *in,
+		   const struct fs_file *f)
 {
-	(void)fi;
-	struct fs *fs = fs_of(req);
-	struct fs_inode *in = fs_table_get(&fs->table, ino);
-	if (!in) {
-		fuse_reply_err(req, ESTALE);
-		return;
-	}
 	tree_read_lock();
 	struct tree_view v;
 	int err;
 	struct tree_node *n = fs_resolve(fs, in, &v, &err);
-	if (!n) {
+	struct stat st;
+	memset(&st, 0, sizeof(st));
+	if (n) {
+		fs_fill_attr(fs, n, &v, in->kind, &st);
+	} else if (in->ino & FS_PENDING_INO) {
+		/* opened with O_CREAT, made at the first flush */
+		st.st_mode = S_IFREG | 0666;
+		st.st_nlink = 1;
+		st.st_blksize = 4096;
+		if (f && f->writable && !f->append)
+			st.st_size = (off_t)f->len;
+	} else {
 		tree_read_unlock();
 		fuse_reply_err(req, err);
 		return;
 	}
-	struct stat st;
-	fs_fill_attr(fs, n, &v, in->kind, &st);
 	tree_read_unlock();
+	st.st_ino = in->ino;
 	fuse_reply_attr(req, &st, 0);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct fs_inode *in = fs_table_get(&fs->table, ino);
+	if (!in)
+		fuse_reply_err(req, ESTALE);
+	else
+		fs_reply_attr(fs, req, in, fi ? fs_file_of(fi) : NULL);
 }
 
 /* -- directories: the listing is taken at opendir (and again when read

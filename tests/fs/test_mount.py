@@ -188,6 +188,29 @@ class WriteTest(MountTestCase):
         self.run_sh("truncate -s 1 f")
         self.assertEqual(self.zk.get(self.zpath + "/f")[0], b"a")
 
+    def test_new_file_appears_with_its_data(self):
+        # the create carries the data: no client ever sees it empty
+        path = os.path.join(self.dir, "new")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        try:
+            os.write(fd, b"value")
+            self.assertIsNone(self.zk.exists(self.zpath + "/new"))
+        finally:
+            os.close(fd)
+        data, st = self.zk.get(self.zpath + "/new")
+        self.assertEqual((data, st.version), (b"value", 0))
+        # touch makes an empty one; flock(1) creates what it locks
+        self.run_sh("touch empty && flock lockme true && echo a >> log")
+        self.assertEqual(self.zk.get(self.zpath + "/empty")[0], b"")
+        self.assertIsNotNone(self.zk.exists(self.zpath + "/lockme"))
+        self.assertEqual(self.zk.get(self.zpath + "/log")[0], b"a\n")
+        # errors come at open, where the shell sees them
+        self.zk.create(self.zpath + "/eph", b"", ephemeral=True)
+        rc, _, err = self.run_sh("echo x > eph/child", check=False)
+        self.assertIn("Not a directory", err)
+        rc, _, err = self.run_sh("echo x > $'bad\\002'", check=False)
+        self.assertIn("Invalid argument", err)
+
     def test_mount_write_fires_kazoo_watch(self):
         self.run_sh("echo 1 > w")
         fired = threading.Event()
