@@ -115,3 +115,26 @@ void sha1(const void *p, size_t n, uint8_t out[SHA1_LEN])
 	sha1_update(&ctx, p, n);
 	sha1_final(&ctx, out);
 }
+
+void hmac_sha1(const void *key, size_t key_len, const void *msg,
+	       size_t msg_len, uint8_t out[SHA1_LEN])
+{
+	uint8_t k[64] = {0}, pad[64], inner[SHA1_LEN];
+	if (key_len > sizeof(k))
+		sha1(key, key_len, k);
+	else if (key_len)
+		memcpy(k, key, key_len);
+	struct sha1_ctx ctx;
+	for (size_t i = 0; i < sizeof(pad); i++)
+		pad[i] = k[i] ^ 0x36;
+	sha1_init(&ctx);
+	sha1_update(&ctx, pad, sizeof(pad));
+	sha1_update(&ctx, msg, msg_len);
+	sha1_final(&ctx, inner);
+	for (size_t i = 0; i < sizeof(pad); i++)
+		pad[i] = k[i] ^ 0x5c;
+	sha1_init(&ctx);
+	sha1_update(&ctx, pad, sizeof(pad));
+	sha1_update(&ctx, inner, sizeof(inner));
+	sha1_final(&ctx, out);
+}

@@ -5,8 +5,9 @@
  *
  * Design
  *   SHA-1 is streamed: sha1_init, any number of sha1_update, sha1_final.  It
- *   is used only to derive digest ids, which ZooKeeper fixed to SHA-1; it is
- *   not used for anything that needs collision resistance.  No allocation.
+ *   derives digest ids, which ZooKeeper fixed to SHA-1, and keys HMAC-SHA1
+ *   (RFC 2104), the peers' proof of the shared secret; neither needs
+ *   collision resistance.  No allocation.
  *
  * Invariants
  *   1. ctx->buf_len < 64 between calls; ctx->bytes counts every byte given to
@@ -34,6 +35,9 @@ void sha1_update(struct sha1_ctx *ctx, const void *p, size_t n);
 void sha1_final(struct sha1_ctx *ctx, uint8_t out[SHA1_LEN]);
 /* One-shot digest of n bytes. */
 void sha1(const void *p, size_t n, uint8_t out[SHA1_LEN]);
+/* HMAC-SHA1 of msg under key (RFC 2104). */
+void hmac_sha1(const void *key, size_t key_len, const void *msg,
+	       size_t msg_len, uint8_t out[SHA1_LEN]);
 
 /* Characters of the padded encoding of n bytes (the NUL not counted). */
 #define BASE64_LEN(n) ((((n) + 2) / 3) * 4)

@@ -91,6 +91,33 @@ static void test_streaming(void)
 	}
 }
 
+static bool hmac_is(const void *key, size_t key_len, const char *msg,
+		    const char *want)
+{
+	uint8_t d[SHA1_LEN];
+	char h[2 * SHA1_LEN + 1];
+	hmac_sha1(key, key_len, msg, strlen(msg), d);
+	hex(d, h);
+	if (strcmp(h, want) != 0)
+		fprintf(stderr, "hmac(%.20s...) = %s, want %s\n", msg, h, want);
+	return strcmp(h, want) == 0;
+}
+
+/* RFC 2202 section 3, cases 1, 2 and 6 (a key longer than a block). */
+static void test_hmac_vectors(void)
+{
+	uint8_t k1[20], k6[80];
+	memset(k1, 0x0b, sizeof(k1));
+	memset(k6, 0xaa, sizeof(k6));
+	CHECK(hmac_is(k1, sizeof(k1), "Hi There",
+		      "b617318655057264e28bc0b6fb378c8ef146be00"));
+	CHECK(hmac_is("Jefe", 4, "what do ya want for nothing?",
+		      "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79"));
+	CHECK(hmac_is(k6, sizeof(k6),
+		      "Test Using Larger Than Block-Size Key - Hash Key First",
+		      "aa4ae5e15272d00e95705637ce8a3b55ed402112"));
+}
+
 static void test_base64(void)
 {
 	static const char *const in[] = {"", "f", "fo", "foo", "foob", "fooba",
@@ -117,6 +144,7 @@ int main(int argc, char **argv)
 	RUN_TEST(test_fips_vectors);
 	RUN_TEST(test_million_a);
 	RUN_TEST(test_streaming);
+	RUN_TEST(test_hmac_vectors);
 	RUN_TEST(test_base64);
 	return check_report();
 }
