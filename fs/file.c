@@ -499,11 +499,9 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		       int to_set, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
-	struct fs_inode *in = fs_table_get(&fs->table, ino);
-	if (!in) {
-		fuse_reply_err(req, ESTALE);
+	struct fs_inode *in = fs_inode_or_reply(fs, req, ino);
+	if (!in)
 		return;
-	}
 	int err = 0;
 	/* Mode, owner and times are not stored: accepted and ignored, so
 	 * that cp, touch and tar work (the ACL is user.zk.acl). */

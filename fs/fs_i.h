@@ -201,6 +201,9 @@ void fs_table_free(struct fs_table *t);
 uint64_t fs_ino_of(uint64_t id, enum fs_kind kind);
 /* The inode for ino, or NULL (not known to the kernel). */
 struct fs_inode *fs_table_get(struct fs_table *t, uint64_t ino);
+/* The same for a request about ino; NULL after replying ESTALE. */
+struct fs_inode *fs_inode_or_reply(struct fs *fs, fuse_req_t req,
+				   uint64_t ino);
 /* Finds or adds the inode and counts one more lookup.  NULL: no memory. */
 struct fs_inode *fs_table_ref(struct fs_table *t, uint64_t id,
 			      enum fs_kind kind, const char *path,

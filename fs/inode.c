@@ -72,6 +72,15 @@ struct fs_inode *fs_table_get(struct fs_table *t, uint64_t ino)
 	return in;
 }
 
+struct fs_inode *fs_inode_or_reply(struct fs *fs, fuse_req_t req,
+				   uint64_t ino)
+{
+	struct fs_inode *in = fs_table_get(&fs->table, ino);
+	if (!in)
+		fuse_reply_err(req, ESTALE);
+	return in;
+}
+
 static void grow(struct fs_table *t)
 {
 	size_t n = t->n_slots * 2;

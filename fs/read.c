@@ -334,11 +334,9 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
 static void op_access(fuse_req_t req, fuse_ino_t ino, int mask)
 {
 	struct fs *fs = fs_of(req);
-	struct fs_inode *in = fs_table_get(&fs->table, ino);
-	if (!in) {
-		fuse_reply_err(req, ESTALE);
+	struct fs_inode *in = fs_inode_or_reply(fs, req, ino);
+	if (!in)
 		return;
-	}
 	tree_read_lock();
 	struct tree_view v;
 	int err;
@@ -518,11 +516,9 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			size_t size)
 {
 	struct fs *fs = fs_of(req);
-	struct fs_inode *in = fs_table_get(&fs->table, ino);
-	if (!in) {
-		fuse_reply_err(req, ESTALE);
+	struct fs_inode *in = fs_inode_or_reply(fs, req, ino);
+	if (!in)
 		return;
-	}
 	tree_read_lock();
 	struct tree_view v;
 	int err;
@@ -553,11 +549,9 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
 	struct fs *fs = fs_of(req);
-	struct fs_inode *in = fs_table_get(&fs->table, ino);
-	if (!in) {
-		fuse_reply_err(req, ESTALE);
+	struct fs_inode *in = fs_inode_or_reply(fs, req, ino);
+	if (!in)
 		return;
-	}
 	char buf[512];
 	size_t len = 0;
 	for (size_t i = 0; i < sizeof(xattr_names) / sizeof(xattr_names[0]);

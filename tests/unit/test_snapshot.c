@@ -23,18 +23,7 @@
 #include "zabfs/tree.h"
 #include "zabfs/txn_codec.h"
 
-struct gen {
-	uint64_t rng;
-	int64_t zxid;
-	char **paths;
-	size_t n, cap;
-	uint8_t acl[2][40];
-	size_t acl_len[2];
-};
-void gen_init(struct gen *g, uint64_t seed, int64_t first_zxid);
-void gen_free(struct gen *g);
-void gen_txn(struct gen *g, struct tree *t, struct jute_writer *out);
-uint64_t gen_rand(struct gen *g);
+#include "test_tree_gen.h"
 
 static char dir[256];
 static uint64_t seed;

@@ -12,15 +12,8 @@
 #include "zabfs/jute.h"
 #include "zabfs/tree.h"
 #include "zabfs/txn_codec.h"
+#include "test_tree_gen.h"
 
-struct gen {
-	uint64_t rng;
-	int64_t zxid;
-	char **paths; /* candidates; may be stale (checked on use) */
-	size_t n, cap;
-	uint8_t acl[2][40];
-	size_t acl_len[2];
-};
 
 uint64_t gen_rand(struct gen *g)
 {
