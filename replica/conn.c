@@ -36,7 +36,6 @@
 #include <string.h>
 
 #include "server_i.h"
-#include "tsan_fd_i.h"
 #include "fourlw_i.h"
 #include "zabfs/err.h"
 #include "zabfs/tree.h"
@@ -47,7 +46,7 @@
 /* Requests queued on one connection before it is read no more. */
 #define CONN_MAX_QUEUED 10000
 
-static void conn_close_tcp(struct conn *c);
+static void on_close(uv_handle_t *h);
 static void handle_input(struct conn *c);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
@@ -598,7 +597,7 @@ void conn_close(struct conn *c)
 		srv->graveyard = c;
 		return;
 	}
-	conn_close_tcp(c);
+	uv_close((uv_handle_t *)&c->tcp, on_close);
 }
 
 void conn_free(struct conn *c)
@@ -613,12 +612,6 @@ void conn_free(struct conn *c)
 static void on_close(uv_handle_t *h)
 {
 	conn_free(h->data);
-}
-
-static void conn_close_tcp(struct conn *c)
-{
-	tsan_note_close((uv_handle_t *)&c->tcp);
-	uv_close((uv_handle_t *)&c->tcp, on_close);
 }
 
 static size_t conns_from(const struct server *srv, const char *ip)
@@ -674,7 +667,7 @@ static void on_connection(uv_stream_t *listener, int status)
 	uv_tcp_init(srv->loop, &c->tcp);
 	c->tcp.data = c;
 	if (uv_accept(listener, (uv_stream_t *)&c->tcp)) {
-		conn_close_tcp(c);
+		uv_close((uv_handle_t *)&c->tcp, on_close);
 		return;
 	}
 	struct sockaddr_storage ss;
@@ -699,11 +692,11 @@ static void on_connection(uv_stream_t *listener, int status)
 		fprintf(stderr,
 			"zabfs: too many connections from %s - max is %d\n",
 			c->peer_ip, srv->cfg->max_client_cnxns);
-		conn_close_tcp(c);
+		uv_close((uv_handle_t *)&c->tcp, on_close);
 		return;
 	}
 	if (auth_ids_init(&c->ids, c->peer_ip) != 0) {
-		conn_close_tcp(c);
+		uv_close((uv_handle_t *)&c->tcp, on_close);
 		return;
 	}
 	conn_link(c);

@@ -24,7 +24,6 @@
 
 #include "peer_net_i.h"
 #include "sha1_i.h"
-#include "tsan_fd_i.h"
 
 #define NONCE_LEN 16
 #define HELLO_LEN (4 + 2 + 4 + NONCE_LEN)
@@ -150,7 +149,6 @@ static void link_close(struct link *l)
 		if (was_up && !n->stopping)
 			n->ev.on_down(n->ev.ctx, p->id);
 	}
-	tsan_note_close((uv_handle_t *)&l->tcp);
 	uv_close((uv_handle_t *)&l->tcp, on_link_closed);
 }
 
@@ -522,6 +520,5 @@ void peer_net_stop(struct peer_net *n)
 	for (struct link *l = n->links; l; l = l->next)
 		link_close(l);
 	uv_close((uv_handle_t *)&n->redial, on_handle_closed);
-	tsan_note_close((uv_handle_t *)&n->listener);
 	uv_close((uv_handle_t *)&n->listener, on_handle_closed);
 }
