@@ -56,7 +56,8 @@
 	X(NOSPACE, -1005, "no space left")                                   \
 	X(CONFIG, -1006, "invalid configuration")                            \
 	X(STOPPED, -1007, "stopped")                                         \
-	X(FAILED_STORAGE, -1008, "storage failed earlier; restart to recover")
+	X(FAILED_STORAGE, -1008, "storage failed earlier; restart to recover") \
+	X(NOTLEADER, -1009, "not the established leader")
 
 enum zk_err {
 #define ZK_ERR_ENUM(name, code, msg) ZK_##name = (code),
