@@ -108,6 +108,7 @@ int zab_new(const struct zab_config *cfg, const struct zab_boot *boot,
 	z->window = cfg->diff_window;
 	z->now = now_ms;
 	z->accepted = z->accepted_asked = boot->accepted_epoch;
+	z->accepted_from = boot->accepted_from;
 	z->current = z->current_asked = boot->current_epoch;
 	zab_log_init(&z->log, boot->base_zxid);
 	for (size_t i = 0; i < boot->n_recent; i++) {
@@ -199,6 +200,8 @@ void zab_write_epoch(struct zab *z, enum zab_epoch_file file,
 	*asked = epoch;
 	struct zab_action a = {.type = ZAB_WRITE_EPOCH, .file = file,
 			       .epoch = epoch};
+	if (file == ZAB_ACCEPTED_EPOCH)
+		a.leader = z->accepted_from;
 	zab_emit(z, &a);
 }
 
@@ -239,7 +242,7 @@ bool zab_quorum(const struct zab *z, size_t votes)
 
 void zab_look(struct zab *z, const char *why)
 {
-	(void)why;
+	z->reason = why;
 	z->phase = ZAB_P_LOOKING;
 	z->leader = 0;
 	z->epoch = 0;
@@ -373,4 +376,9 @@ int64_t zab_last_zxid(const struct zab *z)
 int64_t zab_committed(const struct zab *z)
 {
 	return z->committed;
+}
+
+const char *zab_reason(const struct zab *z)
+{
+	return z->reason;
 }

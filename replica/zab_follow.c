@@ -6,9 +6,9 @@
  *   FOLLOW_INFO: FOLLOWERINFO/OBSERVERINFO(acceptedEpoch) goes to the
  *   leader, resent every tick_ms/2 until LEADERINFO(e) comes.  We accept e
  *   only if it is above every acceptedEpoch we wrote or asked to write, or
- *   equal to it and from the same leader in this run (a leader persists e
- *   before offering it, so (leader, e) names one leadership).  Anything
- *   else means the leader is behind: we look again.
+ *   equal to it and from the same leader (persisted with the epoch; a
+ *   leader persists e before offering it, so (leader, e) names one
+ *   leadership).  Anything else means the leader is behind: we look again.
  *   FOLLOW_EPOCH: once acceptedEpoch = e is written, ACKEPOCH(currentEpoch,
  *   last zxid).
  *   FOLLOW_SYNC: the first of DIFF/TRUNC/SNAP (the "marker") puts our log
@@ -82,14 +82,13 @@ static void on_leaderinfo(struct zab *z, uint32_t e)
 {
 	if (z->phase == ZAB_P_FOLLOW_INFO) {
 		if (e > z->accepted_asked) {
-			z->epoch = e;
 			z->accepted_from = z->leader;
-			z->phase = ZAB_P_FOLLOW_EPOCH;
 			zab_write_epoch(z, ZAB_ACCEPTED_EPOCH, e);
-		} else if (e == z->accepted && e == z->accepted_asked &&
-			   z->accepted_from == z->leader) {
+		}
+		if (e == z->accepted_asked && z->accepted_from == z->leader) {
 			z->epoch = e;
-			send_ackepoch(z);
+			z->phase = ZAB_P_FOLLOW_EPOCH;
+			zab_follow_progress(z);
 		} else {
 			zab_look(z, "the leader's epoch is not new");
 		}

@@ -20,7 +20,10 @@
  *   - Discovery: FOLLOWERINFO(acceptedEpoch) from a quorum fixes the new
  *     epoch e = max + 1; the leader persists acceptedEpoch = e, sends
  *     LEADERINFO(e); learners persist it and answer ACKEPOCH(currentEpoch,
- *     last zxid).  A quorum of ACKEPOCH ends discovery; a voter ahead of
+ *     last zxid).  A learner accepts an epoch equal to its acceptedEpoch
+ *     only from the leader it accepted it from (persisted with it): a
+ *     leader persists e before offering it, so (leader, e) names one
+ *     leadership, and no learner acks one epoch to two leaders.  A quorum of ACKEPOCH ends discovery; a voter ahead of
  *     the leader makes it step down.
  *   - Sync (zab_sync.c): per learner DIFF, TRUNC (+ the missing tail) or
  *     SNAP, then NEWLEADER(e, last zxid of the stream).  A learner acks
@@ -96,6 +99,9 @@ struct zab_txn {
 /* What the disk says at start. */
 struct zab_boot {
 	uint32_t accepted_epoch;
+	/* The leader acceptedEpoch was accepted from (written with it, see
+	 * ZAB_WRITE_EPOCH); 0 if unknown. */
+	uint64_t accepted_from;
 	uint32_t current_epoch;
 	/* The zxid of the snapshot the log continues (0 for none): the
 	 * entry just before recent[0]. */
@@ -129,7 +135,8 @@ enum zab_action_type {
 	ZAB_TRUNCATE,     /* drop every log entry after zxid */
 	ZAB_INSTALL_SNAP, /* replace state and log by snapshot (data, as of
 			   * zxid); report zab_snapshot_installed */
-	ZAB_WRITE_EPOCH,  /* write file := epoch durably; report
+	ZAB_WRITE_EPOCH,  /* write file := epoch durably (acceptedEpoch with
+			   * the leader it came from, in `leader`); report
 			   * zab_epoch_written */
 	ZAB_COMMIT,       /* apply the log up to zxid, in order */
 	ZAB_ROLE,         /* the role changed: role, leader, epoch */
@@ -144,7 +151,8 @@ struct zab_action {
 	uint32_t epoch;        /* SEND_SNAP, WRITE_EPOCH, ROLE */
 	enum zab_epoch_file file; /* WRITE_EPOCH */
 	enum zab_role role;    /* ROLE */
-	uint64_t leader;       /* ROLE: the leader's id, 0 when looking */
+	uint64_t leader;       /* ROLE: the leader's id, 0 when looking;
+				* WRITE_EPOCH of acceptedEpoch: its leader */
 };
 
 /* A new core, LOOKING.  ZK_BADARGUMENTS for a config or boot state that
@@ -179,5 +187,7 @@ uint64_t zab_leader(const struct zab *z);
 uint32_t zab_epoch(const struct zab *z); /* the epoch being served */
 int64_t zab_last_zxid(const struct zab *z);
 int64_t zab_committed(const struct zab *z);
+/* Why the core last went LOOKING ("lost the quorum", ...), for logs. */
+const char *zab_reason(const struct zab *z);
 
 #endif

@@ -103,7 +103,9 @@ static size_t count_voters(const struct zab *z, enum zab_learner_state min)
 
 static void offer_epoch(struct zab *z, struct zab_peer *p)
 {
-	if (p->ls != ZAB_L_INFO || p->accepted_epoch >= z->epoch)
+	/* One that accepted this epoch may have it from us (it restarted);
+	 * it knows, and declines if not. */
+	if (p->ls != ZAB_L_INFO || p->accepted_epoch > z->epoch)
 		return;
 	struct peer_msg m = {.type = PEER_LEADERINFO};
 	m.u.leaderinfo.epoch = z->epoch;
@@ -127,6 +129,7 @@ static void fix_epoch(struct zab *z)
 		return;
 	}
 	z->epoch = max + 1;
+	z->accepted_from = z->id;
 	zab_write_epoch(z, ZAB_ACCEPTED_EPOCH, z->epoch);
 }
 
@@ -218,7 +221,10 @@ static void on_info(struct zab *z, struct zab_peer *p,
 	p->ls = ZAB_L_INFO;
 	p->accepted_epoch = m->u.info.accepted_epoch;
 	p->sent = p->acked = 0;
-	zab_lead_progress(z);
+	if (z->phase == ZAB_P_LEAD_DISCOVER)
+		zab_lead_progress(z);
+	else
+		offer_epoch(z, p);
 }
 
 static void on_ackepoch(struct zab *z, struct zab_peer *p,
@@ -243,7 +249,7 @@ static void on_ack(struct zab *z, struct zab_peer *p, int64_t zxid)
 {
 	if (p->ls == ZAB_L_SYNCING && zxid == ZXID_MAKE(z->epoch, 0)) {
 		p->ls = ZAB_L_ACTIVE;
-		p->acked = p->sent;
+		p->acked = p->nl_zxid;
 		if (z->phase == ZAB_P_LEAD_BCAST)
 			zab_send_zxid(z, p->id, PEER_UPTODATE, z->committed);
 	} else if (p->ls == ZAB_L_ACTIVE && zxid > p->acked &&

@@ -22,7 +22,8 @@
  *
  * Invariants
  *   1. accepted >= current; both only grow, and only when the caller says
- *      the file was written.
+ *      the file was written.  accepted_from is the leader of the latest
+ *      acceptedEpoch asked for.
  *   2. log.base <= committed <= log last; durable <= log last;
  *      every entry above committed is in the log window.
  *   3. A follower's log is a prefix of its leader's log once synced_marker
@@ -82,6 +83,8 @@ struct zab_peer {
 	uint32_t current_epoch;  /* ACKEPOCH */
 	int64_t last_zxid;       /* ACKEPOCH */
 	int64_t sent;            /* invariant 4 */
+	int64_t nl_zxid;         /* the NEWLEADER we sent it: acking that
+				  * NEWLEADER acks the stream up to here */
 	int64_t acked;
 	uint64_t heard_ms;
 };
@@ -103,6 +106,7 @@ struct zab {
 	size_t window;
 
 	uint64_t now;
+	const char *reason; /* why we last went LOOKING */
 	bool failed; /* out of memory: the node looks and stays quiet */
 
 	/* What the disk holds (invariants 1, 2). */
@@ -130,7 +134,7 @@ struct zab {
 	uint32_t notify_ms;    /* resend interval (backoff) */
 
 	/* Follower side (zab_follow.c). */
-	uint64_t accepted_from; /* the leader we accepted `accepted` from */
+	uint64_t accepted_from; /* the leader of accepted_asked */
 	bool synced_marker;     /* invariant 3 */
 	bool nl_pending, nl_acked, uptodate;
 	int64_t nl_zxid;

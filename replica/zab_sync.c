@@ -64,7 +64,7 @@ void zab_sync_learner(struct zab *z, struct zab_peer *p)
 	zab_send_zxid(z, p->id, PEER_COMMIT,
 		      z->committed < limit ? z->committed : limit);
 	zab_send_zxid(z, p->id, PEER_NEWLEADER, limit);
-	p->sent = limit;
+	p->sent = p->nl_zxid = limit;
 	p->acked = 0;
 	p->ls = ZAB_L_SYNCING;
 }
