@@ -43,6 +43,8 @@ static void send_info(struct zab *z)
 	struct peer_msg m = {.type = z->observer ? PEER_OBSERVERINFO
 						 : PEER_FOLLOWERINFO};
 	m.u.info.accepted_epoch = z->accepted;
+	m.u.info.accepted_leader =
+		z->accepted == z->accepted_asked ? (int64_t)z->accepted_from : 0;
 	m.u.info.protocol = PEER_PROTOCOL_VERSION;
 	zab_send(z, z->leader, &m);
 }

@@ -4,7 +4,9 @@
  *
  * Design
  *   Discovery (LEAD_DISCOVER): FOLLOWERINFO/OBSERVERINFO make a learner
- *   ZAB_L_INFO.  Once a quorum of voters (the leader included) has sent
+ *   ZAB_L_INFO (at any phase: a learner may join late).  An established
+ *   leader steps down when a learner holds our epoch from another leader,
+ *   or a later one: it could never join, and a new epoch lets it in.  Once a quorum of voters (the leader included) has sent
  *   its acceptedEpoch, the epoch is fixed at max + 1 and written as our
  *   acceptedEpoch; once written, each learner whose acceptedEpoch is
  *   below it gets LEADERINFO.  ACKEPOCH from a quorum of voters ends
@@ -221,6 +223,15 @@ static void on_info(struct zab *z, struct zab_peer *p,
 	p->ls = ZAB_L_INFO;
 	p->accepted_epoch = m->u.info.accepted_epoch;
 	p->sent = p->acked = 0;
+	bool mine = m->u.info.accepted_leader == (int64_t)z->id;
+	if (z->phase == ZAB_P_LEAD_BCAST &&
+	    (p->accepted_epoch > z->epoch ||
+	     (p->accepted_epoch == z->epoch && !mine))) {
+		/* It may not ack this epoch (it has it, or a later one, from
+		 * another leader): only a new epoch lets it back in. */
+		zab_look(z, "a learner cannot join this epoch");
+		return;
+	}
 	if (z->phase == ZAB_P_LEAD_DISCOVER)
 		zab_lead_progress(z);
 	else
@@ -247,12 +258,13 @@ static void on_ackepoch(struct zab *z, struct zab_peer *p,
 
 static void on_ack(struct zab *z, struct zab_peer *p, int64_t zxid)
 {
-	if (p->ls == ZAB_L_SYNCING && zxid == ZXID_MAKE(z->epoch, 0)) {
+	bool newleader = zxid == ZXID_MAKE(z->epoch, 0);
+	if (p->ls == ZAB_L_SYNCING && newleader) {
 		p->ls = ZAB_L_ACTIVE;
 		p->acked = p->nl_zxid;
 		if (z->phase == ZAB_P_LEAD_BCAST)
 			zab_send_zxid(z, p->id, PEER_UPTODATE, z->committed);
-	} else if (p->ls == ZAB_L_ACTIVE && zxid > p->acked &&
+	} else if (p->ls == ZAB_L_ACTIVE && !newleader && zxid > p->acked &&
 		   zxid <= p->sent) {
 		p->acked = zxid;
 	} else {

@@ -67,8 +67,10 @@ enum peer_state {
 #define PEER_FIELDS_vote(F)                                                  \
 	F(u32, state) F(i64, leader) F(i64, zxid) F(i64, round)             \
 	F(u32, peer_epoch)
-/* FOLLOWERINFO / OBSERVERINFO: the learner's acceptedEpoch. */
-#define PEER_FIELDS_info(F) F(u32, accepted_epoch) F(u32, protocol)
+/* FOLLOWERINFO / OBSERVERINFO: the learner's acceptedEpoch and the
+ * leader it accepted it from. */
+#define PEER_FIELDS_info(F)                                                  \
+	F(u32, accepted_epoch) F(i64, accepted_leader) F(u32, protocol)
 /* LEADERINFO: the epoch the prospective leader proposes. */
 #define PEER_FIELDS_leaderinfo(F) F(u32, epoch) F(u32, protocol)
 /* ACKEPOCH: the learner's currentEpoch and last logged zxid. */

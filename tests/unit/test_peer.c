@@ -25,7 +25,7 @@ static struct peer_msg sample(enum peer_type type)
 		break;
 	case PEER_FOLLOWERINFO:
 	case PEER_OBSERVERINFO:
-		m.u.info = (struct peer_info){5, PEER_PROTOCOL_VERSION};
+		m.u.info = (struct peer_info){5, 2, PEER_PROTOCOL_VERSION};
 		break;
 	case PEER_LEADERINFO:
 		m.u.leaderinfo = (struct peer_leaderinfo){6, 0x10000};
