@@ -106,6 +106,9 @@ int zab_new(const struct zab_config *cfg, const struct zab_boot *boot,
 				   ? cfg->notify_max_ms
 				   : cfg->finalize_wait_ms;
 	z->window = cfg->diff_window;
+	z->max_counter = cfg->max_counter && cfg->max_counter < 0xfffffffeu
+				 ? cfg->max_counter
+				 : 0xfffffffeu;
 	z->now = now_ms;
 	z->accepted = z->accepted_asked = boot->accepted_epoch;
 	z->accepted_from = boot->accepted_from;

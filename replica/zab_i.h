@@ -88,6 +88,10 @@ struct zab_config {
 	uint32_t finalize_wait_ms; /* FLE: wait for a better vote (200) */
 	uint32_t notify_max_ms;    /* FLE: resend backoff ceiling */
 	size_t diff_window; /* committed txns kept in memory to serve DIFF */
+	/* The last zxid counter a leader hands out before it steps down to
+	 * force a new epoch; 0 means 0xfffffffe, ZooKeeper's (a test lowers
+	 * it to reach the rollover). */
+	uint32_t max_counter;
 };
 
 /* One logged transaction. */

@@ -33,8 +33,8 @@
  *   2. A learner's stream is: sync, then in zxid order every proposal
  *      (followers) or committed txn (observers) after it; nothing is sent
  *      to a learner that is not SYNCING or ACTIVE but heartbeats.
- *   3. No proposal before establishment; the zxid counter never reaches
- *      0xffffffff.
+ *   3. No proposal before establishment; the zxid counter never goes past
+ *      max_counter (never reaches 0xffffffff).
  */
 #include "zab_state_i.h"
 #include "zabfs/err.h"
@@ -342,7 +342,7 @@ int zab_lead_propose(struct zab *z, const void *txn, size_t len,
 	int64_t last = zab_log_last(&z->log);
 	int64_t next = ZXID_EPOCH(last) == z->epoch ? last + 1
 						    : ZXID_MAKE(z->epoch, 1);
-	if (ZXID_COUNTER(next) == 0xffffffffu) {
+	if (ZXID_COUNTER(next) > z->max_counter) {
 		zab_look(z, "zxid counter exhausted");
 		return ZK_NOTLEADER;
 	}

@@ -104,6 +104,7 @@ struct zab {
 	uint32_t tick_ms, init_limit, sync_limit;
 	uint32_t finalize_ms, notify_max_ms;
 	size_t window;
+	uint32_t max_counter;
 
 	uint64_t now;
 	const char *reason; /* why we last went LOOKING */

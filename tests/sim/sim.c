@@ -122,7 +122,8 @@ struct sim_config sim_config_default(size_t voters, size_t observers,
 		.tick_ms = 100, .init_limit = 10, .sync_limit = 5,
 		.diff_window = 32,
 		.net = {.delay_min_ms = 1, .delay_max_ms = 10},
-		.disk_min_ms = 1, .disk_max_ms = 8};
+		.disk_min_ms = 1, .disk_max_ms = 8,
+		.trace = getenv("ZABFS_SIM_TRACE") != NULL};
 	return c;
 }
 
@@ -205,7 +206,8 @@ void sim_preload(struct sim *s, int node, uint32_t accepted,
 	nd->dur.current = nd->vol.current = current;
 	for (size_t i = 0; i < n; i++) {
 		char txt[48];
-		int len = snprintf(txt, sizeof(txt), "preload-%d-%llx", node,
+		/* One zxid, one txn: the same bytes on every node. */
+		int len = snprintf(txt, sizeof(txt), "preload-%llx",
 				   (unsigned long long)zxids[i]);
 		sim_txns_push(&nd->dur.log, zxids[i], txt, (size_t)len);
 		sim_txns_push(&nd->vol.log, zxids[i], txt, (size_t)len);
@@ -222,7 +224,8 @@ static size_t durable_applied(const struct sim_node *nd)
 	return k;
 }
 
-void sim_start(struct sim *s, int node)
+/* Boots the node's core from its disk; its first actions stay queued. */
+static void boot_core(struct sim *s, int node)
 {
 	struct sim_node *nd = &s->nodes[node];
 	if (nd->up || s->failed)
@@ -260,7 +263,8 @@ void sim_start(struct sim *s, int node)
 		.init_limit = s->cfg.init_limit,
 		.sync_limit = s->cfg.sync_limit, .finalize_wait_ms = 20,
 		.notify_max_ms = 4 * s->cfg.tick_ms,
-		.diff_window = s->cfg.diff_window};
+		.diff_window = s->cfg.diff_window,
+		.max_counter = s->cfg.max_counter};
 	int rc = zab_new(&cfg, &boot, s->now, &nd->core);
 	free(recent);
 	if (rc) {
@@ -275,9 +279,34 @@ void sim_start(struct sim *s, int node)
 		  (unsigned long long)zab_last_zxid(nd->core),
 		  (unsigned long long)boot.committed);
 	sim_check_applied(s, node);
+}
+
+static void run_first_actions(struct sim *s, int node)
+{
 	sim_drain(s, node);
-	if (nd->up)
+	if (s->nodes[node].up)
 		schedule_tick(s, node);
+}
+
+void sim_start(struct sim *s, int node)
+{
+	if (s->nodes[node].up)
+		return;
+	boot_core(s, node);
+	if (s->nodes[node].up)
+		run_first_actions(s, node);
+}
+
+void sim_start_all(struct sim *s)
+{
+	bool started[SIM_MAX_NODES];
+	for (size_t i = 0; i < s->n; i++) {
+		started[i] = !s->nodes[i].up;
+		boot_core(s, (int)i);
+	}
+	for (size_t i = 0; i < s->n; i++)
+		if (started[i] && s->nodes[i].up)
+			run_first_actions(s, (int)i);
 }
 
 void sim_crash(struct sim *s, int node)

@@ -53,13 +53,15 @@ struct sim_config {
 	uint64_t seed;
 	uint32_t tick_ms, init_limit, sync_limit;
 	size_t diff_window;
+	uint32_t max_counter; /* zab_config's; 0 for ZooKeeper's */
 	struct sim_net_faults net;
 	uint32_t disk_min_ms, disk_max_ms; /* flush and epoch-write latency */
 	bool trace; /* print every delivery, role change, commit, crash */
 };
 
 /* Defaults for n voters and m observers: tickTime 100 ms, initLimit 10,
- * syncLimit 5, a window of 32, 1..10 ms delays, no faults. */
+ * syncLimit 5, a window of 32, 1..10 ms delays, no faults; tracing when
+ * $ZABFS_SIM_TRACE is set. */
 struct sim_config sim_config_default(size_t voters, size_t observers,
 				     uint64_t seed);
 
@@ -80,6 +82,9 @@ bool sim_run_until(struct sim *s, uint64_t ms,
 
 /* Node control. */
 void sim_start(struct sim *s, int node);
+/* Starts every node that is down at the same instant: all are up before
+ * the first of them sends anything. */
+void sim_start_all(struct sim *s);
 void sim_crash(struct sim *s, int node);
 bool sim_is_up(const struct sim *s, int node);
 /* Before a node's first start: its disk holds these durable txns (zxids
@@ -95,6 +100,8 @@ void sim_set_faults(struct sim *s, const struct sim_net_faults *f);
  * (SIM_DROP_ALL: of every type). */
 #define SIM_DROP_ALL (-2)
 void sim_drop_type(struct sim *s, int from, int type);
+/* Delivers m from `from` to `to` now, as if sent (scripted anomalies). */
+void sim_inject(struct sim *s, int from, int to, const struct peer_msg *m);
 /* Crash `node` right after it sends a message of this type (-1: off). */
 void sim_crash_on_send(struct sim *s, int node, int type);
 

@@ -160,10 +160,9 @@ bool sim_check_liveness(struct sim *s, uint64_t ms)
 				      .delay_max_ms = s->cfg.net.delay_max_ms};
 	sim_heal(s);
 	sim_set_faults(s, &calm);
-	for (size_t i = 0; i < s->n; i++) {
+	for (size_t i = 0; i < s->n; i++)
 		s->nodes[i].drop_type = s->nodes[i].crash_on_send = -1;
-		sim_start(s, (int)i);
-	}
+	sim_start_all(s);
 	uint64_t end = s->now + ms, asked_at = 0;
 	int64_t want = 0;
 	int asked = -1;

@@ -104,6 +104,21 @@ void sim_net_deliver(struct sim *s, struct sim_event *ev)
 	zab_receive(dst->core, src->id, &m);
 }
 
+void sim_inject(struct sim *s, int from, int to, const struct peer_msg *m)
+{
+	struct jute_writer w;
+	jute_writer_init(&w, 64);
+	if (peer_msg_encode(&w, m) == 0) {
+		struct sim_event ev = {.time = s->now, .kind = SIM_EV_DELIVER,
+				       .node = to, .inc = s->nodes[to].inc,
+				       .from = from, .len = w.len};
+		ev.bytes = w.buf;
+		sim_push(s, &ev);
+	} else {
+		jute_writer_free(&w);
+	}
+}
+
 void sim_partition(struct sim *s, const int *group)
 {
 	for (size_t i = 0; i < s->n; i++)
