@@ -13,10 +13,10 @@
  *   last zxid).
  *   FOLLOW_SYNC: the first of DIFF/TRUNC/SNAP (the "marker") puts our log
  *   on the leader's history; then txns chained by prev_zxid, COMMIT, and
- *   NEWLEADER, which must name our last zxid.  We ACK NEWLEADER only once
- *   that zxid is durable, a snapshot is installed and currentEpoch = e is
- *   written (ZOOKEEPER-3911, -4643, -4646: persist, then the epoch, then
- *   the ack).
+ *   NEWLEADER, which must name our last zxid.  Once that zxid is durable
+ *   and a snapshot (if any) installed, we write currentEpoch = e; once
+ *   that is written, we ACK NEWLEADER (ZOOKEEPER-3911, -4643, -4646:
+ *   persist, then the epoch, then the ack).
  *   FOLLOW_BCAST: proposals are acked cumulatively as the log reports them
  *   durable; COMMIT, INFORM, PING and UPTODATE move the commit point;
  *   UPTODATE makes us serve.  A fresh LEADERINFO of the same leadership
@@ -183,7 +183,6 @@ static void on_newleader(struct zab *z, int64_t zxid)
 	}
 	z->nl_pending = true;
 	z->nl_zxid = zxid;
-	zab_write_epoch(z, ZAB_CURRENT_EPOCH, z->epoch);
 	zab_follow_progress(z);
 }
 
@@ -266,8 +265,14 @@ void zab_follow_progress(struct zab *z)
 {
 	if (z->phase == ZAB_P_FOLLOW_EPOCH && z->accepted >= z->epoch)
 		send_ackepoch(z);
-	if (z->nl_pending && !z->nl_acked && z->current == z->epoch &&
-	    !z->snap_pending && z->durable >= z->nl_zxid) {
+	bool synced = z->nl_pending && !z->snap_pending &&
+		      z->durable >= z->nl_zxid;
+	/* The epoch only once the history is durable (ZOOKEEPER-4643): a
+	 * crash in between must not leave a newer epoch on a shorter log,
+	 * whose vote would then win and truncate committed txns. */
+	if (synced)
+		zab_write_epoch(z, ZAB_CURRENT_EPOCH, z->epoch);
+	if (synced && !z->nl_acked && z->current == z->epoch) {
 		zab_send_zxid(z, z->leader, PEER_ACK, ZXID_MAKE(z->epoch, 0));
 		z->nl_acked = true;
 		z->last_ack = z->nl_zxid;

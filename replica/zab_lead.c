@@ -13,9 +13,9 @@
  *   discovery, unless a voter is ahead of us by (currentEpoch, last zxid):
  *   then we step down, since we may lack what it has.
  *
- *   Sync (LEAD_SYNC): we write currentEpoch and stream each acked learner
- *   (zab_sync_learner).  We count for NEWLEADER ourselves once
- *   currentEpoch is written and our history is durable; a quorum of voters
+ *   Sync (LEAD_SYNC): we stream each acked learner (zab_sync_learner) and,
+ *   once our history is durable, write currentEpoch.  We count for
+ *   NEWLEADER ourselves once that is written; a quorum of voters
  *   makes us established (LEAD_BCAST): our whole history is committed,
  *   and learners get UPTODATE.
  *
@@ -139,7 +139,6 @@ static void enter_sync(struct zab *z)
 {
 	z->phase = ZAB_P_LEAD_SYNC;
 	z->history_last = zab_log_last(&z->log);
-	zab_write_epoch(z, ZAB_CURRENT_EPOCH, z->epoch);
 	for (size_t i = 0; i < z->n_peers; i++)
 		if (z->peers[i].ls == ZAB_L_ACKED)
 			zab_sync_learner(z, &z->peers[i]);
@@ -195,8 +194,11 @@ void zab_lead_progress(struct zab *z)
 	if (z->phase == ZAB_P_LEAD_DISCOVER)
 		discover_progress(z);
 	if (z->phase == ZAB_P_LEAD_SYNC) {
-		bool self = z->current == z->epoch && !z->snap_pending &&
-			    z->durable >= z->history_last;
+		/* As a learner does: the history durable, then the epoch. */
+		bool durable = !z->snap_pending && z->durable >= z->history_last;
+		if (durable)
+			zab_write_epoch(z, ZAB_CURRENT_EPOCH, z->epoch);
+		bool self = durable && z->current == z->epoch;
 		if (zab_quorum(z, self + count_voters(z, ZAB_L_ACTIVE)))
 			establish(z);
 	}

@@ -123,6 +123,7 @@ struct sim_config sim_config_default(size_t voters, size_t observers,
 		.diff_window = 32,
 		.net = {.delay_min_ms = 1, .delay_max_ms = 10},
 		.disk_min_ms = 1, .disk_max_ms = 8,
+		.epoch_min_ms = 1, .epoch_max_ms = 8,
 		.trace = getenv("ZABFS_SIM_TRACE") != NULL};
 	return c;
 }
@@ -412,8 +413,8 @@ static void execute(struct sim *s, int node, const struct zab_action *a)
 		break;
 	case ZAB_WRITE_EPOCH: {
 		/* Writes of one file complete in the order they were made. */
-		uint64_t t = s->now + sim_between(s, s->cfg.disk_min_ms,
-						  s->cfg.disk_max_ms);
+		uint64_t t = s->now + sim_between(s, s->cfg.epoch_min_ms,
+						  s->cfg.epoch_max_ms);
 		if (t < nd->epoch_at[a->file])
 			t = nd->epoch_at[a->file];
 		nd->epoch_at[a->file] = t;

@@ -55,12 +55,14 @@ struct sim_config {
 	size_t diff_window;
 	uint32_t max_counter; /* zab_config's; 0 for ZooKeeper's */
 	struct sim_net_faults net;
-	uint32_t disk_min_ms, disk_max_ms; /* flush and epoch-write latency */
+	uint32_t disk_min_ms, disk_max_ms; /* log flush latency */
+	uint32_t epoch_min_ms, epoch_max_ms; /* epoch-file write latency */
 	bool trace; /* print every delivery, role change, commit, crash */
 };
 
 /* Defaults for n voters and m observers: tickTime 100 ms, initLimit 10,
- * syncLimit 5, a window of 32, 1..10 ms delays, no faults; tracing when
+ * syncLimit 5, a window of 32, 1..10 ms delays, 1..8 ms disk writes, no
+ * faults; tracing when
  * $ZABFS_SIM_TRACE is set. */
 struct sim_config sim_config_default(size_t voters, size_t observers,
 				     uint64_t seed);

@@ -419,6 +419,45 @@ static void test_crash_right_after_newleader_ack(void)
 	finish(s);
 }
 
+static bool got_newleader(struct sim *s, void *arg)
+{
+	return sim_received(s, ((struct node_arg *)arg)->node,
+			    PEER_NEWLEADER) > 0;
+}
+
+/* ZOOKEEPER-4643: a learner writes currentEpoch, then crashes before its
+ * synced txns are durable.  Its newer epoch on a shorter log would win
+ * the next election and truncate committed txns, so the epoch must wait
+ * for the log.  Here log flushes are slow and epoch writes fast. */
+static void test_epoch_not_ahead_of_log(void)
+{
+	struct sim_config c = sim_config_default(3, 0, 19);
+	c.disk_min_ms = c.disk_max_ms = 60;
+	c.epoch_min_ms = c.epoch_max_ms = 1;
+	struct sim *s = sim_new(&c);
+	sim_start(s, 0);
+	sim_start(s, 1);
+	CHECK(sim_run_until(s, 5000, settled, NULL));
+	CHECK_EQ_INT(sim_leader(s), 1);
+	commit_n(s, 2);
+	/* Node 0 leads the next epoch and syncs the empty node 2, which
+	 * dies 20 ms after NEWLEADER: its epoch file could be written by
+	 * then, its log not. */
+	sim_crash(s, 1);
+	sim_start(s, 2);
+	struct node_arg n = {2};
+	CHECK(sim_run_until(s, 5000, got_newleader, &n));
+	sim_run_for(s, 20);
+	sim_crash(s, 2);
+	sim_crash(s, 0);
+	/* Node 1 (the txns, an older epoch) and node 2 elect. */
+	sim_start(s, 1);
+	sim_start(s, 2);
+	CHECK(sim_run_until(s, 5000, settled, NULL));
+	CHECK_EQ_INT(sim_leader(s), 1);
+	finish(s);
+}
+
 /* ZOOKEEPER-3642: the leader dies after sending SNAP, before NEWLEADER;
  * the learner restarts and later syncs by DIFF from what it installed. */
 static void test_leader_crash_after_snap(void)
@@ -552,6 +591,7 @@ int main(void)
 	RUN_TEST(test_leader_crash_mid_broadcast);
 	RUN_TEST(test_leader_partitioned_into_minority);
 	RUN_TEST(test_crash_right_after_newleader_ack);
+	RUN_TEST(test_epoch_not_ahead_of_log);
 	RUN_TEST(test_leader_crash_after_snap);
 	RUN_TEST(test_interrupted_trunc_sync);
 	RUN_TEST(test_zxid_rollover);
