@@ -66,7 +66,8 @@ static bool is_voter(struct zab *z, int64_t id)
 	return p && p->voter;
 }
 
-struct peer_vote zab_elect_note(const struct zab *z)
+/* Our notification: the vote, the round, and what we are doing. */
+static struct peer_vote note(const struct zab *z)
 {
 	struct peer_vote n = z->vote;
 	n.round = (int64_t)z->round;
@@ -82,7 +83,7 @@ struct peer_vote zab_elect_note(const struct zab *z)
 static void send_note(struct zab *z, uint64_t to)
 {
 	struct peer_msg m = {.type = PEER_VOTE};
-	m.u.vote = zab_elect_note(z);
+	m.u.vote = note(z);
 	zab_send(z, to, &m);
 }
 

@@ -187,7 +187,6 @@ void zab_elect_begin(struct zab *z);
 void zab_elect_vote(struct zab *z, struct zab_peer *p,
 		    const struct peer_vote *n);
 void zab_elect_tick(struct zab *z);
-struct peer_vote zab_elect_note(const struct zab *z);
 
 /* zab_lead.c */
 void zab_lead_begin(struct zab *z);

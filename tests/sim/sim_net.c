@@ -64,7 +64,7 @@ void sim_net_send(struct sim *s, int from, uint64_t to_id,
 			 peer_type_name(m->type));
 	const struct sim_node *src = &s->nodes[from];
 	bool dropped = rc || s->group[from] != s->group[to] ||
-		       src->drop_type == -2 ||
+		       src->drop_type == SIM_DROP_ALL ||
 		       src->drop_type == (int)m->type ||
 		       chance(s, s->cfg.net.loss);
 	if (!dropped) {

@@ -10,8 +10,8 @@
  *   test_sim_random [--seed N] [--runs N] [--verbose] [--trace]
  *
  * Run i uses seed N + i, so a failure prints the one-line command that
- * replays exactly that run.  The number of runs is --runs, else
- * $ZABFS_SIM_RUNS, else 200.
+ * replays exactly that run.  The number of runs is $ZABFS_SIM_RUNS if set
+ * (for a long run under ctest), else --runs, else 200.
  */
 #include <time.h>
 
@@ -114,9 +114,6 @@ int main(int argc, char **argv)
 {
 	uint64_t seed = check_seed(argc, argv);
 	long runs = 200;
-	const char *env = getenv("ZABFS_SIM_RUNS");
-	if (env)
-		runs = strtol(env, NULL, 10);
 	bool verbose = false;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
@@ -126,6 +123,9 @@ int main(int argc, char **argv)
 		else if (strcmp(argv[i], "--trace") == 0)
 			trace = verbose = true;
 	}
+	const char *env = getenv("ZABFS_SIM_RUNS");
+	if (env)
+		runs = strtol(env, NULL, 10);
 	clock_t start = clock();
 	uint64_t simulated = 0;
 	long failed = 0;
