@@ -11,7 +11,9 @@
  *   resends; a vote of an earlier round is answered with ours.  Once a
  *   quorum of voters (itself included) shares its vote it waits
  *   finalize_ms for a better vote, then decides: lead if the vote is for
- *   itself, else follow.  It decides at once when every voter agrees.
+ *   itself, else follow.  It decides at once when every voter agrees.  A
+ *   voter that already decided for the same vote in the same round still
+ *   counts (its notification says following or leading).
  *
  *   A node that is following or leading answers each LOOKING vote with its
  *   own, so a node that joins late (or an observer, which never votes)
@@ -103,13 +105,15 @@ static void decide(struct zab *z)
 		zab_follow_begin(z, (uint64_t)z->vote.leader);
 }
 
-/* Voters of this round that share our vote, ourselves included. */
+/* Voters of this round that share our vote, ourselves included; one
+ * that already decided for it (following or leading) still counts, or
+ * the last of a quorum to decide would wait for it forever. */
 static size_t agreeing(const struct zab *z)
 {
 	size_t n = 1;
 	for (size_t i = 0; i < z->n_peers; i++) {
 		const struct zab_peer *p = &z->peers[i];
-		if (p->voter && p->has_note && p->note.state == PEER_LOOKING &&
+		if (p->voter && p->has_note &&
 		    p->note.round == (int64_t)z->round &&
 		    same_vote(&p->note, &z->vote))
 			n++;
@@ -199,6 +203,8 @@ void zab_elect_vote(struct zab *z, struct zab_peer *p,
 	}
 	if (n->state != PEER_LOOKING) {
 		check_established(z, n->leader);
+		if (z->phase == ZAB_P_LOOKING)
+			check_round(z);
 		return;
 	}
 	if (z->observer)
