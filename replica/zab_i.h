@@ -23,14 +23,17 @@
  *     last zxid).  A learner accepts an epoch equal to its acceptedEpoch
  *     only from the leader it accepted it from (persisted with it): a
  *     leader persists e before offering it, so (leader, e) names one
- *     leadership, and no learner acks one epoch to two leaders.  A quorum of ACKEPOCH ends discovery; a voter ahead of
- *     the leader makes it step down.
+ *     leadership, and no learner acks one epoch to two leaders (an
+ *     established leader steps down for a learner that therefore cannot
+ *     join).  A quorum of ACKEPOCH ends discovery; a voter ahead of the
+ *     leader makes it step down.
  *   - Sync (zab_sync.c): per learner DIFF, TRUNC (+ the missing tail) or
- *     SNAP, then NEWLEADER(e, last zxid of the stream).  A learner acks
- *     NEWLEADER only once that zxid is durable, the snapshot (if any) is
- *     installed and currentEpoch = e is written.  A quorum of those acks
- *     (the leader counts itself under the same conditions) establishes the
- *     leader, which commits its whole history and sends UPTODATE.
+ *     SNAP, then NEWLEADER(e, last zxid of the stream).  Once that zxid is
+ *     durable and the snapshot (if any) installed, a learner writes
+ *     currentEpoch = e (never before: ZOOKEEPER-4643), and once that is
+ *     written it acks NEWLEADER.  A quorum of those acks (the leader counts
+ *     itself under the same conditions) establishes the leader, which
+ *     commits its whole history and sends UPTODATE.
  *   - Broadcast: PROPOSAL → durable → cumulative ACK → quorum → COMMIT,
  *     pipelined; observers get INFORM for each committed txn.  ZXID =
  *     epoch << 32 | counter; the counter never reaches 0xffffffff: the
