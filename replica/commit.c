@@ -1,31 +1,31 @@
 /*
- * commit.c - from proposal to reply: appends each transaction to the log,
- * and once the log says it is durable (with a quorum of one, that is the
- * commit) applies it to the tree, fires the watches, and answers the client
- * that asked.
+ * commit.c - from proposal to reply: hands each transaction to the Zab
+ * core (zab_driver.c), which logs it, and once the core says it is
+ * committed (with a quorum of one: durable) applies it to the tree, fires
+ * the watches, and answers the client that asked.
  *
  * Design
  *   Proposals wait on srv->inflight in zxid order.  The log thread reports
  *   the highest durable zxid into srv->durable_zxid (an atomic store) and
- *   wakes the loop (uv_async); commit_durable() then applies, in order,
- *   every proposal up to it.  Group commit falls out of this: everything
- *   appended while one fdatasync runs is made durable by the next one, and
- *   applied in one pass.
+ *   wakes the loop (uv_async); the core hears it and commits, and
+ *   commit_through() applies, in order, every proposal up to the commit.
+ *   Group commit falls out of this: everything appended while one
+ *   fdatasync runs is made durable by the next one, and applied in one
+ *   pass.
  *
  * Invariants
  *   1. srv->inflight is sorted by zxid with no gaps within an epoch, and
  *      every zxid in it is above srv->last_applied.
- *   2. A proposal is applied only when its zxid <= the durable zxid.
+ *   2. A proposal is applied only when the core committed its zxid (so it
+ *      is durable on a quorum).
  *   3. A storage failure is sticky: the node stops (the log refuses every
  *      later append) and is restarted to recover from disk.
  */
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "server_i.h"
-#include "txnlog_i.h"
 #include "zabfs/err.h"
 #include "zabfs/tree.h"
 #include "zabfs/txn_codec.h"
@@ -51,7 +51,7 @@ int commit_propose(struct server *srv, struct proposal *p)
 {
 	if (p->zxid != srv->last_zxid + 1)
 		return ZK_RUNTIMEINCONSISTENCY;
-	int err = txnlog_append(srv->log, p->zxid, p->txn.buf, p->txn.len);
+	int err = zdriver_propose(srv, p);
 	if (err)
 		return err;
 	srv->last_zxid = p->zxid;
@@ -205,9 +205,8 @@ int commit_apply_one(struct server *srv, const uint8_t *buf, size_t len,
 	return err;
 }
 
-void commit_durable(struct server *srv)
+void commit_through(struct server *srv, int64_t durable)
 {
-	int64_t durable = atomic_load(&srv->durable_zxid);
 	struct zk_stat one;
 	struct zk_stat *stats = &one;
 	size_t n_stats = 1;

@@ -12,11 +12,14 @@
 #include "epoch_i.h"
 #include "zabfs/err.h"
 
-static int read_one(const char *dir, const char *name, uint32_t *out)
+/* Reads "E" or "E L" from dir/name into *epoch (and *leader). */
+static int read_one(const char *dir, const char *name, uint32_t *epoch,
+		    uint64_t *leader)
 {
-	char path[4096], buf[32];
+	char path[4096], buf[64];
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	*out = 0;
+	*epoch = 0;
+	*leader = 0;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : ZK_IO;
@@ -25,31 +28,43 @@ static int read_one(const char *dir, const char *name, uint32_t *out)
 	if (n < 0)
 		return ZK_IO;
 	buf[n] = '\0';
-	char *end;
+	char *end, *end2;
 	errno = 0;
 	unsigned long v = strtoul(buf, &end, 10);
-	while (*end == '\n' || *end == ' ')
-		end++;
-	if (end == buf || *end || errno || v > UINT32_MAX) {
+	unsigned long long l = 0;
+	end2 = end;
+	if (*end == ' ')
+		l = strtoull(end + 1, &end2, 10);
+	while (*end2 == '\n')
+		end2++;
+	if (end == buf || (*end == ' ' && end2 == end + 1) || *end2 || errno ||
+	    v > UINT32_MAX) {
 		fprintf(stderr, "zabfs: %s does not hold an epoch number\n", path);
 		return ZK_CORRUPT;
 	}
-	*out = (uint32_t)v;
+	*epoch = (uint32_t)v;
+	*leader = l;
 	return 0;
 }
 
-int epoch_read(const char *dir, uint32_t *accepted, uint32_t *current)
+int epoch_read(const char *dir, struct epochs *out)
 {
-	int rc = read_one(dir, "acceptedEpoch", accepted);
-	return rc ? rc : read_one(dir, "currentEpoch", current);
+	uint64_t ignored;
+	int rc = read_one(dir, "acceptedEpoch", &out->accepted,
+			  &out->accepted_from);
+	return rc ? rc : read_one(dir, "currentEpoch", &out->current, &ignored);
 }
 
-int epoch_write(const char *dir, const char *name, uint32_t epoch)
+int epoch_write(const char *dir, const char *name, uint32_t epoch,
+		uint64_t leader)
 {
-	char path[4096], tmp[4112], text[16];
+	char path[4096], tmp[4112], text[48];
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	int len = snprintf(text, sizeof(text), "%u\n", epoch);
+	int len = leader && !strcmp(name, "acceptedEpoch")
+			  ? snprintf(text, sizeof(text), "%u %llu\n", epoch,
+				     (unsigned long long)leader)
+			  : snprintf(text, sizeof(text), "%u\n", epoch);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return ZK_IO;
@@ -65,28 +80,4 @@ int epoch_write(const char *dir, const char *name, uint32_t epoch)
 	ok = fsync(dfd) == 0;
 	close(dfd);
 	return ok ? 0 : ZK_IO;
-}
-
-int epoch_begin(const char *dir, uint32_t last_zxid_epoch, uint32_t *epoch)
-{
-	uint32_t accepted, current;
-	int rc = epoch_read(dir, &accepted, &current);
-	if (rc)
-		return rc;
-	uint32_t e = last_zxid_epoch;
-	if (accepted > e)
-		e = accepted;
-	if (current > e)
-		e = current;
-	e++;
-	rc = epoch_write(dir, "acceptedEpoch", e);
-	if (!rc)
-		rc = epoch_write(dir, "currentEpoch", e);
-	if (rc) {
-		fprintf(stderr, "zabfs: cannot write the epoch files in %s: %s\n",
-			dir, strerror(errno));
-		return rc;
-	}
-	*epoch = e;
-	return 0;
 }

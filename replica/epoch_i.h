@@ -1,6 +1,8 @@
 /*
  * epoch_i.h - the acceptedEpoch and currentEpoch files of a node (as
- * ZooKeeper keeps them in dataDir: one decimal number each).
+ * ZooKeeper keeps them in dataDir: one decimal number each).  acceptedEpoch
+ * may hold a second number, the id of the leader the epoch was accepted
+ * from (the Zab core needs it, zab_i.h); a file without it reads as 0.
  *
  * Invariant: a file is replaced atomically (write a temporary, fsync,
  * rename, fsync the directory) before the caller acts on the new value.
@@ -10,14 +12,18 @@
 
 #include <stdint.h>
 
-/* Reads both files (missing = 0).  0, ZK_CORRUPT (a file that is not a
- * number; the message names it), ZK_IO. */
-int epoch_read(const char *dir, uint32_t *accepted, uint32_t *current);
-/* Writes the file "acceptedEpoch" or "currentEpoch" atomically. */
-int epoch_write(const char *dir, const char *name, uint32_t epoch);
-/* The start of a term for a node that is its own quorum: the next epoch
- * after every one it has seen (its files and last_zxid_epoch), written to
- * both files before it is returned. */
-int epoch_begin(const char *dir, uint32_t last_zxid_epoch, uint32_t *epoch);
+struct epochs {
+	uint32_t accepted;
+	uint64_t accepted_from; /* 0: unknown */
+	uint32_t current;
+};
+
+/* Reads both files (missing = 0).  0, ZK_CORRUPT (a file that does not
+ * hold an epoch; the message names it), ZK_IO. */
+int epoch_read(const char *dir, struct epochs *out);
+/* Writes "acceptedEpoch" (with its leader when not 0) or "currentEpoch"
+ * (leader ignored) atomically. */
+int epoch_write(const char *dir, const char *name, uint32_t epoch,
+		uint64_t leader);
 
 #endif

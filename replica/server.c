@@ -7,8 +7,9 @@
  *   Start:  lock the data directory; load the newest valid snapshot (at
  *           zxid A, with the sessions as of A); open the log (which cuts a
  *           torn tail and refuses corruption in the middle); replay every
- *           record after A; begin a new epoch, written to disk before any
- *           zxid of it is used; open the client port.
+ *           record after A; start the Zab core, which elects the node and
+ *           begins a new epoch, written to disk before any zxid of it is
+ *           used (zab_driver.c); open the client port.
  *   Run:    the libuv loop; the log thread wakes it when records are
  *           durable (commit_durable).
  *   Stop:   SIGTERM or SIGINT: stop accepting, close connections, let the
@@ -39,7 +40,6 @@
 #include <unistd.h>
 
 #include "server_i.h"
-#include "epoch_i.h"
 #include "snapshot_i.h"
 #include "txnlog_i.h"
 #include "zabfs/err.h"
@@ -191,7 +191,6 @@ static void on_durable(void *arg, int64_t zxid, int status)
 	uv_async_send(&srv->durable_wakeup);
 }
 
-static void server_stop(struct server *srv, int exit_code);
 
 static void on_durable_wakeup(uv_async_t *a)
 {
@@ -206,7 +205,7 @@ static void on_durable_wakeup(uv_async_t *a)
 		server_stop(srv, 2);
 		return;
 	}
-	commit_durable(srv);
+	zdriver_durable(srv, atomic_load(&srv->durable_zxid));
 }
 
 static void on_check(uv_check_t *h)
@@ -261,7 +260,7 @@ static void close_walk(uv_handle_t *h, void *arg)
 		uv_close(h, NULL);
 }
 
-static void server_stop(struct server *srv, int exit_code)
+void server_stop(struct server *srv, int exit_code)
 {
 	if (srv->stopping)
 		return;
@@ -427,11 +426,10 @@ static int recover(struct server *srv)
 	if (last > srv->last_applied)
 		srv->last_applied = last;
 	atomic_store(&srv->durable_zxid, srv->last_applied);
-	uint32_t epoch;
-	rc = epoch_begin(cfg->data_dir, ZXID_EPOCH(srv->last_applied), &epoch);
+	rc = zdriver_boot(srv);
 	if (rc)
 		return rc;
-	srv->last_zxid = ZXID_MAKE(epoch, 0);
+	uint32_t epoch = (uint32_t)ZXID_EPOCH(srv->last_zxid);
 	fprintf(stderr,
 		"zabfs: recovered to zxid 0x%llx (%llu znodes, %llu sessions); "
 		"epoch %u\n",
@@ -488,6 +486,7 @@ int zabfs_server_run(const struct zabfs_config *cfg,
 	srv->ticker.data = srv;
 	uint64_t tick = (uint64_t)(cfg->tick_ms / 2 > 0 ? cfg->tick_ms / 2 : 1);
 	uv_timer_start(&srv->ticker, on_tick, tick, tick);
+	zdriver_arm(srv);
 	uv_signal_init(srv->loop, &srv->sig_term);
 	srv->sig_term.data = srv;
 	uv_signal_start(&srv->sig_term, on_signal, SIGTERM);
@@ -534,6 +533,7 @@ close_log:
 	}
 	if (srv->tree)
 		tree_free(srv->tree);
+	zdriver_free(srv);
 free_tables:
 	prep_destroy(srv);
 	pending_destroy(&srv->pending);

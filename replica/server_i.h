@@ -49,6 +49,7 @@
 #include "watch_i.h"
 
 struct txnlog;
+struct zab;
 struct prep_ctx;
 struct local_op;
 struct server;
@@ -164,6 +165,13 @@ struct server {
 	struct pending pending;
 	struct prep_ctx *prep;
 
+	/* The Zab core (zab_driver.c): it leads, so proposals go through. */
+	struct zab *zab;
+	uv_timer_t zab_timer;
+	bool zab_timer_on;
+	bool leading;
+	bool zab_failed; /* an epoch write or append failed: stopping */
+
 	/* zxids: the epoch of this term and the last zxid handed out. */
 	int64_t last_zxid;
 	int64_t last_applied;
@@ -242,17 +250,30 @@ int prep_close_session(struct server *srv, struct session *s,
 		       struct conn *c, struct creq *q);
 void prep_containers_and_ttl(struct server *srv, int64_t now_ms);
 
-/* commit.c */
+/* commit.c.  commit_through applies the proposals up to zxid (the core
+ * said they are committed). */
 int commit_propose(struct server *srv, struct proposal *p);
-void commit_durable(struct server *srv);
+void commit_through(struct server *srv, int64_t zxid);
 /* Decodes and applies one transaction (also used by recovery, with
  * replay); stats receives the per-op stats (n_stats of room). */
 int commit_apply_one(struct server *srv, const uint8_t *buf, size_t len,
 		     bool replay, struct zk_stat *stats, size_t n_stats,
 		     struct txn *t);
 
-/* server.c: after every applied transaction (snapshots, purge). */
+/* zab_driver.c: the Zab core.  zdriver_boot after recovery, before the
+ * loop runs (returns once the node leads); zdriver_arm once the loop
+ * exists; zdriver_propose appends p through the core (ZK_CONNECTIONLOSS
+ * when it does not lead); zdriver_durable when the log reports zxid. */
+int zdriver_boot(struct server *srv);
+void zdriver_arm(struct server *srv);
+int zdriver_propose(struct server *srv, const struct proposal *p);
+void zdriver_durable(struct server *srv, int64_t zxid);
+void zdriver_free(struct server *srv);
+
+/* server.c: after every applied transaction (snapshots, purge); a stop
+ * with an exit code (the loop ends). */
 void server_after_apply(struct server *srv);
+void server_stop(struct server *srv, int exit_code);
 struct proposal *proposal_new(void);
 void proposal_free(struct proposal *p);
 
