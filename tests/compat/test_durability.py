@@ -110,7 +110,6 @@ class DurabilityTest(CompatTestCase):
                          % (seed, seed))
         rng = random.Random(seed)
         total_acked = 0
-        t_start = time.monotonic()
         for rnd in range(ROUNDS):
             setup = self.kazoo()
             bases = ["%s/r%d/w%d" % (self.root, rnd, w) for w in range(WRITERS)]
@@ -169,7 +168,6 @@ class DurabilityTest(CompatTestCase):
             sys.stderr.write("[durability] round %d: load %.2fs, acked so far %d\n"
                              % (rnd, load_s, total_acked))
         self.assertGreater(total_acked, 0, "no write was ever acknowledged")
-        self.assertLess(time.monotonic() - t_start, 120)
 
 
 if __name__ == "__main__":
