@@ -12,7 +12,8 @@
  *     2. unless the change was made through this mount (the kernel then
  *        saw it and made the events itself), replays it through the
  *        mount so that the kernel makes the inotify events:
- *          create       mknod / mkdir   IN_CREATE
+ *          create       mknod / mkdir   IN_CREATE (a file made with
+ *                       data: and the data change's events)
  *          delete       unlink / rmdir  IN_DELETE (+ IN_DELETE_SELF)
  *          data change  open(O_WRONLY) + ftruncate + close
  *                                       IN_MODIFY, IN_CLOSE_WRITE
@@ -227,6 +228,23 @@ static bool mount_path(struct fs *fs, const char *path, const char *suffix,
 	return n > 0 && (size_t)n < cap;
 }
 
+/* A data change: open for writing, truncate to the size, close (the
+ * kernel makes IN_MODIFY and IN_CLOSE_WRITE). */
+static void replay_data(struct fs *fs, const struct fs_event *e)
+{
+	char p[4200];
+	const char *suffix = e->kind == FS_KIND_DIR ? "/" FS_DATA_NAME : "";
+	if (e->id == TREE_ROOT_ID)
+		suffix = FS_DATA_NAME;
+	if (!mount_path(fs, e->path, suffix, p, sizeof(p)))
+		return;
+	int fd = open(p, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd >= 0) {
+		(void)ftruncate(fd, e->size);
+		close(fd);
+	}
+}
+
 static void replay(struct fs *fs, const struct fs_event *e)
 {
 	struct fs_notifier *nt = &fs->notifier;
@@ -241,6 +259,10 @@ static void replay(struct fs *fs, const struct fs_event *e)
 		else
 			(void)mknod(p, S_IFREG | 0644, 0);
 		replay_set(nt, FS_REPLAY_NONE, e);
+		/* made with its data, as `echo v > f` makes a file: the
+		 * events of that write too */
+		if (e->kind == FS_KIND_FILE && e->size > 0)
+			replay_data(fs, e);
 		break;
 	case TREE_DELETED:
 		if (!mount_path(fs, e->path, "", p, sizeof(p)))
@@ -252,20 +274,9 @@ static void replay(struct fs *fs, const struct fs_event *e)
 			(void)unlink(p);
 		replay_set(nt, FS_REPLAY_NONE, e);
 		break;
-	case TREE_DATA_CHANGED: {
-		const char *suffix = e->kind == FS_KIND_DIR ? "/" FS_DATA_NAME
-							    : "";
-		if (e->id == TREE_ROOT_ID)
-			suffix = FS_DATA_NAME;
-		if (!mount_path(fs, e->path, suffix, p, sizeof(p)))
-			return;
-		int fd = open(p, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-		if (fd >= 0) {
-			(void)ftruncate(fd, e->size);
-			close(fd);
-		}
+	case TREE_DATA_CHANGED:
+		replay_data(fs, e);
 		break;
-	}
 	case TREE_ACL_CHANGED:
 		if (mount_path(fs, e->path, "", p, sizeof(p)))
 			(void)utimensat(AT_FDCWD, p, NULL, AT_SYMLINK_NOFOLLOW);
