@@ -115,6 +115,51 @@ void auth_ids_free(struct auth_ids *ids)
 	memset(ids, 0, sizeof *ids);
 }
 
+void auth_ids_encode(const struct auth_ids *ids, struct jute_writer *w)
+{
+	jute_put_int(w, ids->local ? 1 : 0);
+	jute_put_int(w, (int32_t)ids->n);
+	for (size_t i = 0; i < ids->n; i++) {
+		jute_put_cstring(w, ids->v[i].scheme);
+		jute_put_cstring(w, ids->v[i].id);
+	}
+}
+
+int auth_ids_decode(struct auth_ids *ids, struct zk_bytes b)
+{
+	static const char *const schemes[] = {"ip", "digest", "super", "uid",
+					      "gid"};
+	auth_ids_free(ids);
+	struct jute_reader r;
+	jute_reader_init(&r, b.p, b.len > 0 ? (size_t)b.len : 0);
+	int32_t flags = jute_get_int(&r);
+	int32_t n = jute_get_int(&r);
+	if (!jute_reader_ok(&r) || n < 0 || n > AUTH_IDS_MAX)
+		return ZK_MALFORMED;
+	ids->local = flags & 1;
+	int rc = 0;
+	for (int32_t i = 0; i < n && rc == 0; i++) {
+		struct zk_bytes s = jute_get_buffer(&r), id = jute_get_buffer(&r);
+		const char *scheme = NULL;
+		for (size_t k = 0; k < sizeof(schemes) / sizeof(schemes[0]); k++)
+			if (bytes_eq(s, schemes[k]))
+				scheme = schemes[k];
+		if (!jute_reader_ok(&r) || !scheme || id.len < 0 ||
+		    memchr(id.p, 0, (size_t)id.len))
+			rc = ZK_MALFORMED;
+		else
+			rc = ids_add(ids, scheme, (const char *)id.p,
+				     (size_t)id.len);
+		if (rc == 0 && scheme == schemes[2])
+			ids->super = true;
+	}
+	if (rc == 0 && r.pos != r.len)
+		rc = ZK_MALFORMED;
+	if (rc)
+		auth_ids_free(ids);
+	return rc == ZK_AUTHFAILED ? ZK_MALFORMED : rc;
+}
+
 char *auth_digest(const char *credential, size_t len)
 {
 	uint8_t hash[SHA1_LEN];

@@ -80,6 +80,16 @@ int auth_ids_set_caller(struct auth_ids *ids, uint32_t uid, uint32_t gid,
 			const uint32_t *gids, size_t n_gids, bool super);
 
 /*
+ * The identities as a forwarded request carries them to the leader
+ * (forward.c): int flags (1: local), int n, then n (scheme, id) strings.
+ * auth_ids_decode replaces ids by what b holds: 0; ZK_MALFORMED (bytes that
+ * do not decode, an unknown scheme, too many); ZK_NOMEM.  On failure ids
+ * is empty.
+ */
+void auth_ids_encode(const struct auth_ids *ids, struct jute_writer *w);
+int auth_ids_decode(struct auth_ids *ids, struct zk_bytes b);
+
+/*
  * The digest id of a credential "user:password" (len bytes, no NUL needed):
  * "user:" + base64(sha1(credential)), where user is the text before the
  * first ':' (the whole credential when there is none, as in ZooKeeper).

@@ -83,10 +83,25 @@ enum peer_state {
 	F(u32, epoch) F(i64, zxid) F(i64, prev_zxid) F(bytes, data)
 /* A snapshot: the whole committed state up to zxid, opaque here. */
 #define PEER_FIELDS_snap(F) F(u32, epoch) F(i64, zxid) F(bytes, data)
+/* The request path between a node and its leader (replica/forward.c),
+ * not the core's:
+ *   REQUEST  a client request of session (its frame: RequestHeader and
+ *            record) with the client's identities (auth_ids_encode)
+ *   SESSION  create session id (owned by the sender) with its timeout
+ *            and password
+ *   REPLY    reply frames for session's connection on the sender of its
+ *            requests, each with the zxid it must wait for
+ *   TOUCH    ids (8 bytes each) of sessions the sender heard from */
+#define PEER_FIELDS_request(F) F(i64, session) F(bytes, frame) F(bytes, ids)
+#define PEER_FIELDS_session(F)                                               \
+	F(i64, session) F(u32, timeout_ms) F(bytes, passwd)
+#define PEER_FIELDS_reply(F) F(i64, session) F(bytes, frames)
+#define PEER_FIELDS_touch(F) F(bytes, ids)
 
 /* The field sets, for generating one struct each. */
 #define PEER_SET_MAP(S)                                                      \
-	S(vote) S(info) S(leaderinfo) S(ackepoch) S(zxid) S(txn) S(snap)
+	S(vote) S(info) S(leaderinfo) S(ackepoch) S(zxid) S(txn) S(snap)     \
+	S(request) S(session) S(reply) S(touch)
 
 /* X(NAME, code, field set).  zxid meanings per type are in zab_i.h. */
 #define PEER_MSG_MAP(X)                                                      \
@@ -104,7 +119,11 @@ enum peer_state {
 	X(OBSERVERINFO, 16, info)                                            \
 	X(LEADERINFO, 17, leaderinfo)                                        \
 	X(ACKEPOCH, 18, ackepoch)                                            \
-	X(VOTE, 64, vote)
+	X(VOTE, 64, vote)                                                    \
+	X(REQUEST, 1, request)                                               \
+	X(SESSION, 32, session)                                              \
+	X(REPLY, 33, reply)                                                  \
+	X(TOUCH, 34, touch)
 
 enum peer_type {
 #define PEER_TYPE_ENUM(name, code, set) PEER_##name = (code),

@@ -472,6 +472,47 @@ static void test_mount_caller(void)
 	auth_ids_free(&net);
 }
 
+/* The identities a forwarded request carries survive the trip; bytes
+ * that are not identities are refused and leave none. */
+static void test_ids_codec(void)
+{
+	struct auth_ids a, b;
+	CHECK_EQ_INT(auth_ids_init(&a, "10.1.2.3"), 0);
+	uint32_t g[] = {7};
+	CHECK_EQ_INT(auth_ids_set_caller(&a, 1000, 20, g, 1, false), 0);
+	CHECK_EQ_INT(auth_add(&a, B("digest"), B("super:test"),
+			      &(struct zabfs_config){
+				      .super_digest = "super:D/InIHSb7yEEbrWz8b9l71RjZJU="}),
+		     0);
+	struct jute_writer w;
+	jute_writer_init(&w, 0);
+	auth_ids_encode(&a, &w);
+	CHECK_EQ_INT(auth_ids_init(&b, NULL), 0);
+	CHECK_EQ_INT(auth_ids_decode(&b, zk_bytes_of(w.buf, w.len)), 0);
+	CHECK_EQ_INT((int)b.n, (int)a.n);
+	CHECK(b.super && b.local);
+	for (size_t i = 0; i < a.n && i < b.n; i++)
+		CHECK(!strcmp(a.v[i].scheme, b.v[i].scheme) &&
+		      !strcmp(a.v[i].id, b.v[i].id));
+	for (size_t len = 0; len < w.len; len++)
+		CHECK_EQ_INT(auth_ids_decode(&b, zk_bytes_of(w.buf, len)),
+			     ZK_MALFORMED);
+	CHECK_EQ_INT((int)b.n, 0);
+	jute_put_byte(&w, 0);
+	CHECK_EQ_INT(auth_ids_decode(&b, zk_bytes_of(w.buf, w.len)),
+		     ZK_MALFORMED);
+	jute_writer_reset(&w);
+	jute_put_int(&w, 0);
+	jute_put_int(&w, 1);
+	jute_put_cstring(&w, "martian");
+	jute_put_cstring(&w, "x");
+	CHECK_EQ_INT(auth_ids_decode(&b, zk_bytes_of(w.buf, w.len)),
+		     ZK_MALFORMED);
+	jute_writer_free(&w);
+	auth_ids_free(&a);
+	auth_ids_free(&b);
+}
+
 static void test_masked(void)
 {
 	struct zk_acl v[] = {
@@ -579,6 +620,7 @@ int main(void)
 	RUN_TEST(test_digest);
 	RUN_TEST(test_ids);
 	RUN_TEST(test_mount_caller);
+	RUN_TEST(test_ids_codec);
 	RUN_TEST(test_permits);
 	RUN_TEST(test_fixup);
 	RUN_TEST(test_masked);

@@ -43,6 +43,22 @@ static struct peer_msg sample(enum peer_type type)
 		m.u.snap = (struct peer_snap){9, ZXID_MAKE(8, 100),
 					      zk_bytes_of(payload, 5)};
 		break;
+	case PEER_REQUEST:
+		m.u.request = (struct peer_request){
+			0x0100000000000002, zk_bytes_of(payload, 6),
+			zk_bytes_of(payload + 6, 4)};
+		break;
+	case PEER_SESSION:
+		m.u.session = (struct peer_session){0x0200000000000003, 30000,
+						    zk_bytes_of(payload, 16)};
+		break;
+	case PEER_REPLY:
+		m.u.reply = (struct peer_reply){0x0100000000000002,
+						zk_bytes_of(payload, 9)};
+		break;
+	case PEER_TOUCH:
+		m.u.touch = (struct peer_touch){zk_bytes_of(payload, 16)};
+		break;
 	default:
 		m.u.zxid = (struct peer_zxid){0xfffffffeu, -2};
 		break;
@@ -133,19 +149,19 @@ static void test_every_truncation_and_extension(void)
 static void test_unknown_type(void)
 {
 	struct peer_msg d;
-	const uint8_t one[] = {0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0};
+	const uint8_t one[] = {0, 0, 0, 99, 0, 0, 0, 0, 0, 0, 0, 0};
 	const uint8_t neg[] = {0xff, 0xff, 0xff, 0xff};
 	CHECK_EQ_INT(peer_msg_decode(one, sizeof(one), &d), ZK_MALFORMED);
 	CHECK_EQ_INT(peer_msg_decode(neg, sizeof(neg), &d), ZK_MALFORMED);
 	CHECK_EQ_INT(peer_msg_decode(NULL, 0, &d), ZK_MALFORMED);
 	struct peer_msg m = sample(PEER_ACK);
-	m.type = (enum peer_type)1;
+	m.type = (enum peer_type)99;
 	struct jute_writer w;
 	jute_writer_init(&w, 0);
 	CHECK_EQ_INT(peer_msg_encode(&w, &m), ZK_BADARGUMENTS);
 	CHECK_EQ_INT(w.len, 0);
 	jute_writer_free(&w);
-	CHECK(strcmp(peer_type_name((enum peer_type)1), "?") == 0);
+	CHECK(strcmp(peer_type_name((enum peer_type)99), "?") == 0);
 }
 
 static void test_bad_vote_state(void)
