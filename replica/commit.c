@@ -173,6 +173,11 @@ static void apply_session(struct server *srv, const struct txn *t)
 				      t->u.create_session.timeout_ms,
 				      t->u.create_session.passwd,
 				      server_now_ms());
+		/* A session this node forwarded: its handshake completes now
+		 * (the leader's own complete when answered). */
+		struct session *s = sessions_find(&srv->sessions, t->hdr.session);
+		if (s && s->conn && !s->conn->remote_peer && !srv->leading)
+			conn_session_ready(s->conn, 0);
 	} else if (t->hdr.type == TXN_CLOSE_SESSION) {
 		struct conn *c = sessions_apply_close(&srv->sessions,
 						      t->hdr.session);
@@ -238,4 +243,5 @@ void commit_through(struct server *srv, int64_t durable)
 		proposal_free(p);
 		server_after_apply(srv);
 	}
+	forward_release(srv);
 }

@@ -81,6 +81,7 @@ static bool is_write_op(int32_t type)
 	case ZK_OP_SET_ACL:
 	case ZK_OP_MULTI:
 	case ZK_OP_CLOSE_SESSION:
+	case ZK_OP_SYNC:
 	case ZK_OP_RECONFIG:
 		return true;
 	default:
@@ -309,6 +310,10 @@ static void handle_connect(struct conn *c, const uint8_t *frame, size_t len)
 		return;
 	}
 	c->old_client = !req.has_read_only;
+	if (!srv->serving) {
+		conn_close(c); /* no leader: the client tries another node */
+		return;
+	}
 	if (req.last_zxid_seen > srv->last_applied) {
 		fprintf(stderr,
 			"zabfs: refusing session from %s: client has seen zxid "
@@ -501,7 +506,10 @@ static void flush_one(struct conn *c)
 	if (c->write_in_flight)
 		return;
 	if (c->is_local && c->out.len) {
-		local_deliver(c);
+		if (c->remote_peer)
+			forward_deliver(c);
+		else
+			local_deliver(c);
 		jute_writer_reset(&c->out);
 	}
 	if (!c->out.len) {

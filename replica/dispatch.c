@@ -69,6 +69,8 @@ void dispatch_request(struct conn *c, const uint8_t *frame, size_t len,
 		      struct creq *q)
 {
 	struct server *srv = c->srv;
+	if (forward_request(c, frame, len, q))
+		return; /* a follower: the leader runs it */
 	struct jute_writer *reply = q ? &q->reply : &c->out;
 	struct zk_request req;
 	bool close_after = false;

@@ -31,7 +31,11 @@ static void put(struct jute_writer *out, const char *fmt, ...)
 
 static const char *mode_of(const struct server *srv)
 {
-	return srv->cfg->n_servers > 1 ? "leader" : "standalone";
+	if (!srv->ensemble)
+		return "standalone";
+	if (srv->leading)
+		return "leader";
+	return srv->serving ? "follower" : "looking";
 }
 
 static double ms(uint64_t ns)

@@ -1,9 +1,13 @@
 /*
  * main.c - `zabfs CONFIG`: load a zoo.cfg and run the node in the
  * foreground until SIGTERM, with the tree mounted where mountPoint says.
+ * Exit code 3 from the node means "rebuild from disk" (the leader
+ * truncated what recovery had applied, zab_driver.c): the process starts
+ * itself again.
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "zabfs/config.h"
 #include "zabfs/err.h"
@@ -27,5 +31,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "zabfs: warning: %s\n", cfg.warnings[i]);
 	int rc = zabfs_server_run(&cfg, zabfs_fs_frontend());
 	config_free(&cfg);
+	if (rc == 3) {
+		fprintf(stderr, "zabfs: restarting\n");
+		execv("/proc/self/exe", argv);
+		perror("zabfs: restarting");
+	}
 	return rc;
 }

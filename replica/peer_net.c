@@ -367,12 +367,26 @@ static void link_start(struct link *l)
 
 /* -- dialing and accepting -- */
 
+/* A dial to a local port nobody listens on can connect the socket to
+ * itself (the kernel picked the same port as the source): it would hold
+ * the peer's port until the handshake fails.  Such a link is dropped at
+ * once. */
+static bool self_connected(struct link *l)
+{
+	struct sockaddr_storage me, them;
+	int ml = sizeof(me), tl = sizeof(them);
+	return uv_tcp_getsockname(&l->tcp, (struct sockaddr *)&me, &ml) == 0 &&
+	       uv_tcp_getpeername(&l->tcp, (struct sockaddr *)&them, &tl) ==
+		       0 &&
+	       ml == tl && memcmp(&me, &them, (size_t)ml) == 0;
+}
+
 static void on_connected(uv_connect_t *req, int status)
 {
 	struct link *l = req->data;
 	if (l->state == L_CLOSING)
 		return;
-	if (status < 0) {
+	if (status < 0 || self_connected(l)) {
 		link_close(l);
 		return;
 	}

@@ -484,7 +484,7 @@ bool prep_write(struct conn *c, const struct zk_request *req, struct creq *q,
 		goto answer;
 	}
 	x = ctx_init(srv, &c->ids, s->id);
-	x->local = c->is_local;
+	x->local = c->is_local && (!c->remote_peer || c->ids.local);
 	tree_read_lock();
 	if (req->type == ZK_OP_MULTI) {
 		err = prep_multi(x, c, req, q, reply, &answered);
@@ -528,6 +528,8 @@ answer:
 
 int prep_create_session(struct server *srv, struct conn *c, struct session *s)
 {
+	if (srv->ensemble && !srv->leading)
+		return forward_session(srv, s); /* c waits for the apply */
 	struct prep_ctx *x = ctx_init(srv, NULL, s->id);
 	struct txn t = {.hdr = ctx_hdr(x, 0, TXN_CREATE_SESSION)};
 	t.u.create_session.timeout_ms = s->timeout_ms;

@@ -239,17 +239,20 @@ static void on_tick(uv_timer_t *t)
 {
 	struct server *srv = t->data;
 	uint64_t now = server_now_ms();
-	expire_sessions(srv, now);
-	if (now - srv->last_container_check_ms >=
-	    (uint64_t)srv->cfg->container_check_ms) {
-		srv->last_container_check_ms = now;
-		prep_containers_and_ttl(srv, server_wall_ms());
-	}
 	if (srv->cfg->purge_interval_h > 0 &&
 	    now - srv->last_purge_ms >=
 		    (uint64_t)srv->cfg->purge_interval_h * 3600000u) {
 		srv->last_purge_ms = now;
 		start_disk_job(srv, false);
+	}
+	forward_touch(srv);
+	if (!srv->leading)
+		return; /* sessions, containers and TTLs are the leader's */
+	expire_sessions(srv, now);
+	if (now - srv->last_container_check_ms >=
+	    (uint64_t)srv->cfg->container_check_ms) {
+		srv->last_container_check_ms = now;
+		prep_containers_and_ttl(srv, server_wall_ms());
 	}
 }
 
@@ -404,6 +407,7 @@ static int recover(struct server *srv)
 	int rc = load_snapshot(srv, &from);
 	if (rc)
 		return rc;
+	srv->snap_zxid = from;
 	struct txnlog_options opts = {
 		.segment_size = (uint64_t)cfg->prealloc_bytes,
 		.no_sync = !cfg->force_sync,
@@ -486,7 +490,6 @@ int zabfs_server_run(const struct zabfs_config *cfg,
 	srv->ticker.data = srv;
 	uint64_t tick = (uint64_t)(cfg->tick_ms / 2 > 0 ? cfg->tick_ms / 2 : 1);
 	uv_timer_start(&srv->ticker, on_tick, tick, tick);
-	zdriver_arm(srv);
 	uv_signal_init(srv->loop, &srv->sig_term);
 	srv->sig_term.data = srv;
 	uv_signal_start(&srv->sig_term, on_signal, SIGTERM);
@@ -502,6 +505,8 @@ int zabfs_server_run(const struct zabfs_config *cfg,
 		if (!rc)
 			srv->frontend = frontend;
 	}
+	if (!rc)
+		rc = zdriver_arm(srv);
 	if (!rc && cfg->client_port)
 		rc = conn_listen(srv);
 	if (rc) {
@@ -515,6 +520,7 @@ int zabfs_server_run(const struct zabfs_config *cfg,
 	/* Every local call is answered (ZK_STOPPED) by now: the frontend's
 	 * threads can be joined.  Then close every handle. */
 	server_stop(srv, srv->exit_code);
+	zdriver_stop(srv);
 	if (srv->frontend)
 		srv->frontend->stop(srv->frontend_state);
 	conn_flush_all(srv);

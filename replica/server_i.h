@@ -50,6 +50,8 @@
 
 struct txnlog;
 struct zab;
+struct peer_net;
+struct held_reply;
 struct prep_ctx;
 struct local_op;
 struct server;
@@ -86,6 +88,9 @@ struct conn {
 	uv_tcp_t tcp; /* first: the handle's data is the conn; unused when
 		       * local */
 	bool is_local;             /* a local session's conn (local.c) */
+	int32_t remote_peer;       /* forward.c: on the leader, the follower
+				    * this session's requests come from (is_local
+				    * too); 0 otherwise */
 	bool local_closed;         /* is_local and conn_close ran */
 	struct zabfs_local *local; /* its session; NULL once detached */
 	struct server *srv;
@@ -170,7 +175,13 @@ struct server {
 	uv_timer_t zab_timer;
 	bool zab_timer_on;
 	bool leading;
+	bool serving;  /* leading, or following a leader: clients served */
+	bool ensemble; /* more voters than this node */
 	bool zab_failed; /* an epoch write or append failed: stopping */
+	struct peer_net *peers;
+	struct held_reply *held_head, *held_tail; /* forward.c */
+
+	int64_t snap_zxid; /* the snapshot recovery started from */
 
 	/* zxids: the epoch of this term and the last zxid handed out. */
 	int64_t last_zxid;
@@ -265,10 +276,35 @@ int commit_apply_one(struct server *srv, const uint8_t *buf, size_t len,
  * exists; zdriver_propose appends p through the core (ZK_CONNECTIONLOSS
  * when it does not lead); zdriver_durable when the log reports zxid. */
 int zdriver_boot(struct server *srv);
-void zdriver_arm(struct server *srv);
+int zdriver_arm(struct server *srv);
+void zdriver_stop(struct server *srv);
 int zdriver_propose(struct server *srv, const struct proposal *p);
 void zdriver_durable(struct server *srv, int64_t zxid);
 void zdriver_free(struct server *srv);
+
+/* forward.c: the request path across the ensemble. */
+struct peer_msg;
+struct peer_request;
+struct peer_session;
+struct peer_reply;
+struct peer_touch;
+int forward_send(struct server *srv, int32_t to, const struct peer_msg *m);
+/* true when the request went to the leader (or was refused): a follower's
+ * write, closeSession or sync with a queue entry. */
+bool forward_request(struct conn *c, const uint8_t *frame, size_t len,
+		     struct creq *q);
+int forward_session(struct server *srv, struct session *s);
+void forward_on_reply(struct server *srv, const struct peer_reply *m);
+void forward_release(struct server *srv);
+void forward_touch(struct server *srv);
+void forward_leader_lost(struct server *srv);
+void forward_on_request(struct server *srv, int32_t from,
+			const struct peer_request *m);
+void forward_on_session(struct server *srv, int32_t from,
+			const struct peer_session *m);
+void forward_on_touch(struct server *srv, const struct peer_touch *m);
+void forward_deliver(struct conn *c);
+void forward_peer_down(struct server *srv, int32_t id);
 
 /* server.c: after every applied transaction (snapshots, purge); a stop
  * with an exit code (the loop ends). */

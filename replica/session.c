@@ -84,6 +84,26 @@ struct session *sessions_create(struct sessions *ss, int32_t timeout_ms,
 	return s;
 }
 
+void sessions_touch_all(struct sessions *ss, uint64_t now_ms)
+{
+	size_t bucket = 0;
+	for (struct hmap_node *n = hmap_next(&ss->map, &bucket, NULL); n;
+	     n = hmap_next(&ss->map, &bucket, n))
+		session_touch(HMAP_CONTAINER(n, struct session, node), now_ms);
+}
+
+struct session *sessions_adopt(struct sessions *ss, int64_t id,
+			       int32_t timeout_ms, const uint8_t passwd[16],
+			       uint64_t now_ms)
+{
+	if (id == 0 || sessions_find(ss, id))
+		return NULL;
+	struct session *s = insert(ss, id, timeout_ms, now_ms);
+	if (s)
+		memcpy(s->passwd, passwd, sizeof(s->passwd));
+	return s;
+}
+
 int sessions_apply_create(struct sessions *ss, int64_t id, int32_t timeout_ms,
 			  const uint8_t passwd[16], uint64_t now_ms)
 {

@@ -52,6 +52,13 @@ struct session *sessions_find(const struct sessions *ss, int64_t id);
 /* A new session with a fresh id and random password, not yet committed. */
 struct session *sessions_create(struct sessions *ss, int32_t timeout_ms,
 				uint64_t now_ms);
+/* Every session's deadline a full timeout from now (a new leader). */
+void sessions_touch_all(struct sessions *ss, uint64_t now_ms);
+/* The leader's copy of a session another node made (forward.c): id and
+ * password as given, not yet committed.  NULL: id 0 or known, no memory. */
+struct session *sessions_adopt(struct sessions *ss, int64_t id,
+			       int32_t timeout_ms, const uint8_t passwd[16],
+			       uint64_t now_ms);
 /* Apply of createSession: marks it committed (creating it when replaying). */
 int sessions_apply_create(struct sessions *ss, int64_t id, int32_t timeout_ms,
 			  const uint8_t passwd[16], uint64_t now_ms);

@@ -4,21 +4,29 @@
  * the request path.
  *
  * Design
- *   A node is an ensemble of its voters; today that is the node alone
- *   (the peer streams, peer_net_i.h, are not wired in yet), so the core
- *   elects it, runs discovery and synchronisation with a quorum of one,
- *   and then commits each proposal once the log says it is durable.  The
- *   same path will carry an ensemble: only the member list and the
- *   actions that need peers change.
+ *   A node is an ensemble of its voters (the server.N lines; none: the
+ *   node alone, a quorum of one).  The same path serves both:
  *
  *     prep -> commit_propose -> zab_propose --APPEND--> txnlog_append
  *     log thread durable -> zab_log_durable --COMMIT(z)--> commit_through
  *     WRITE_EPOCH -> epoch_write (synchronously) -> zab_epoch_written
+ *     peer frame -> zab_receive --SEND--> peer_net_send (peer_net_i.h)
+ *
+ *   On a learner, APPEND carries the leader's transactions: they are
+ *   logged and queued as proposals nobody here waits for, and applied at
+ *   COMMIT like the leader's.  Frames of the request path between nodes
+ *   (REQUEST, SESSION, REPLY, TOUCH) go to forward.c.
  *
  *   Boot (zdriver_boot, before the loop runs): the core starts from the
- *   epoch files and the recovered state; everything in the log was
- *   durable on the only voter, so it is committed.  The boot runs the
- *   core with a real clock until it leads, before any client is served.
+ *   epoch files and the recovered state.  Alone, everything in the log
+ *   was durable on the only voter, so it is committed, and the boot runs
+ *   the core with a real clock until it leads, before any client is
+ *   served.  In an ensemble the log after the snapshot may hold
+ *   proposals the ensemble never committed: the core gets them as its
+ *   recent history with the snapshot as the commit point, and the node
+ *   serves once it follows or leads.  If the leader then truncates below
+ *   what recovery applied, the node truncates its log and exits with
+ *   code 3 so that a restart (main.c) rebuilds the tree from disk.
  *
  *   Draining: the views in an action stay valid only until the next
  *   event call, so events that actions cause (an epoch written) are
@@ -29,18 +37,24 @@
  *      prep assigned is the one the core gives (else the node stops).
  *   2. A failed epoch write or log append stops the node (exit 2), as a
  *      failed fsync does: it recovers from disk when restarted.
+ *   3. srv->serving is true exactly while the core leads or follows.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "server_i.h"
 #include "epoch_i.h"
+#include "peer_net_i.h"
 #include "txnlog_i.h"
 #include "zab_i.h"
 #include "zabfs/err.h"
+#include "zabfs/logfmt.h"
+#include "zabfs/peer.h"
 
 #define BOOT_TIMEOUT_MS 10000
+#define DIFF_WINDOW 10000 /* committed txns kept to sync a learner by DIFF */
 
 /* Events caused by actions, delivered once the queue is empty. */
 struct deferred {
@@ -57,6 +71,90 @@ static void fatal(struct server *srv, const char *what, int err)
 	srv->zab_failed = true;
 	if (srv->loop)
 		server_stop(srv, 2);
+}
+
+static void send_msg(struct server *srv, int32_t to, const struct peer_msg *m)
+{
+	forward_send(srv, to, m); /* a lost frame: the core resends */
+}
+
+/* A transaction the leader sent this learner: it waits, with nobody to
+ * answer, to be applied at COMMIT (the leader's own are queued by
+ * commit_propose before they are appended). */
+static void learned(struct server *srv, const struct zab_txn *t)
+{
+	if (srv->leading || t->zxid <= srv->last_applied ||
+	    (srv->inflight_tail && srv->inflight_tail->zxid >= t->zxid))
+		return;
+	struct proposal *p = proposal_new();
+	if (!p) {
+		fatal(srv, "queueing a transaction", ZK_NOMEM);
+		return;
+	}
+	p->zxid = t->zxid;
+	jute_put_raw(&p->txn, t->data.p, (size_t)t->data.len);
+	if (srv->inflight_tail)
+		srv->inflight_tail->next = p;
+	else
+		srv->inflight_head = p;
+	srv->inflight_tail = p;
+	srv->last_zxid = t->zxid;
+}
+
+static void role(struct server *srv, const struct zab_action *a)
+{
+	bool was_serving = srv->serving;
+	srv->leading = a->role == ZAB_LEADING;
+	srv->serving = a->role != ZAB_LOOKING;
+	if (srv->leading) {
+		srv->last_zxid = ZXID_MAKE(a->epoch, 0);
+		/* every session gets a full timeout from its new leader */
+		sessions_touch_all(&srv->sessions, server_now_ms());
+	}
+	if (srv->ensemble)
+		fprintf(stderr, "zabfs: %s (epoch %u, leader %llu)\n",
+			a->role == ZAB_LEADING	   ? "leading"
+			: a->role == ZAB_FOLLOWING ? "following"
+			: a->role == ZAB_OBSERVING ? "observing"
+						   : "looking",
+			a->epoch, (unsigned long long)a->leader);
+	if (was_serving && !srv->serving)
+		forward_leader_lost(srv);
+}
+
+/* Drops every logged transaction after zxid.  Below what recovery
+ * applied, the tree must be rebuilt: exit 3 (restart). */
+static void truncate_after(struct server *srv, int64_t zxid)
+{
+	while (srv->inflight_tail && srv->inflight_tail->zxid > zxid) {
+		struct proposal *p = srv->inflight_head, *prev = NULL;
+		while (p->next) {
+			prev = p;
+			p = p->next;
+		}
+		if (prev)
+			prev->next = NULL;
+		else
+			srv->inflight_head = NULL;
+		srv->inflight_tail = prev;
+		proposal_free(p);
+	}
+	int err = txnlog_truncate_after(srv->log, zxid);
+	if (err) {
+		fatal(srv, "truncating the log", err);
+		return;
+	}
+	srv->last_zxid = zxid;
+	if (zxid < srv->last_applied) {
+		fprintf(stderr, "zabfs: the leader truncated the log to 0x%llx, "
+				"below what this node applied (0x%llx): "
+				"restarting to rebuild the tree from disk\n",
+			(unsigned long long)zxid,
+			(unsigned long long)srv->last_applied);
+		srv->zab_failed = true;
+		if (srv->loop)
+			server_stop(srv, 3);
+	}
 }
 
 static void act(struct server *srv, const struct zab_action *a,
@@ -82,21 +180,29 @@ static void act(struct server *srv, const struct zab_action *a,
 				    (size_t)a->txn.data.len);
 		if (err)
 			fatal(srv, "appending to the log", err);
+		else
+			learned(srv, &a->txn);
 		break;
 	case ZAB_COMMIT:
 		commit_through(srv, a->zxid);
 		break;
 	case ZAB_ROLE:
-		srv->leading = a->role == ZAB_LEADING;
-		if (srv->leading)
-			srv->last_zxid = ZXID_MAKE(a->epoch, 0);
+		role(srv, a);
 		break;
 	case ZAB_SEND:
-	case ZAB_SEND_SNAP:
+		send_msg(srv, (int32_t)a->peer, &a->msg);
+		break;
 	case ZAB_TRUNCATE:
+		truncate_after(srv, a->zxid);
+		break;
+	case ZAB_SEND_SNAP:
+		fprintf(stderr, "zabfs: peer %d is too far behind to sync by "
+				"DIFF, and snapshot transfer is not built yet\n",
+			(int)a->peer);
+		break;
 	case ZAB_INSTALL_SNAP:
-		/* Only an ensemble with peers asks for these. */
-		fatal(srv, "a peer action without peers", ZK_RUNTIMEINCONSISTENCY);
+		fatal(srv, "installing a snapshot (not built yet)",
+		      ZK_UNIMPLEMENTED);
 		break;
 	}
 }
@@ -116,6 +222,49 @@ static void drain(struct server *srv)
 	}
 }
 
+/* The log after the snapshot, as the core's recent history (copies the
+ * caller frees with free_recent). */
+static int read_recent(struct server *srv, struct zab_txn **out, size_t *n)
+{
+	struct txnlog_iter *it;
+	*out = NULL;
+	*n = 0;
+	int rc = txnlog_iter_open(srv->log, srv->snap_zxid, &it);
+	if (rc)
+		return rc;
+	size_t cap = 0;
+	int64_t zxid;
+	struct zk_bytes payload;
+	while ((rc = txnlog_iter_next(it, &zxid, &payload)) == 0) {
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 256;
+			struct zab_txn *v = realloc(*out, cap * sizeof(**out));
+			if (!v) {
+				rc = ZK_NOMEM;
+				break;
+			}
+			*out = v;
+		}
+		uint8_t *copy = malloc(payload.len > 0 ? (size_t)payload.len : 1);
+		if (!copy) {
+			rc = ZK_NOMEM;
+			break;
+		}
+		memcpy(copy, payload.p, (size_t)payload.len);
+		(*out)[(*n)++] = (struct zab_txn){
+			zxid, zk_bytes_of(copy, (size_t)payload.len)};
+	}
+	txnlog_iter_close(it);
+	return rc == LOGFMT_END ? 0 : rc;
+}
+
+static void free_recent(struct zab_txn *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free((void *)v[i].data.p);
+	free(v);
+}
+
 int zdriver_boot(struct server *srv)
 {
 	const struct zabfs_config *cfg = srv->cfg;
@@ -131,16 +280,33 @@ int zdriver_boot(struct server *srv)
 	if (e.accepted < e.current)
 		e.accepted = e.current;
 	uint64_t me = (uint64_t)cfg->myid;
+	uint64_t voters[ZAB_MAX_SERVERS], observers[ZAB_MAX_SERVERS];
+	size_t nv = 0, no = 0;
+	for (size_t i = 0; i < cfg->n_servers && i < ZAB_MAX_SERVERS; i++) {
+		if (cfg->servers[i].observer)
+			observers[no++] = (uint64_t)cfg->servers[i].id;
+		else
+			voters[nv++] = (uint64_t)cfg->servers[i].id;
+	}
+	srv->ensemble = nv + no > 1;
+	if (!srv->ensemble) {
+		voters[0] = me;
+		nv = 1;
+		no = 0;
+	}
 	struct zab_config zc = {
 		.id = me,
-		.voters = &me,
-		.n_voters = 1,
+		.voters = voters,
+		.n_voters = nv,
+		.observers = observers,
+		.n_observers = no,
 		.tick_ms = (uint32_t)cfg->tick_ms,
 		.init_limit = (uint32_t)cfg->init_limit,
 		.sync_limit = (uint32_t)cfg->sync_limit,
-		.finalize_wait_ms = 0, /* no better vote can come */
-		.notify_max_ms = 60000,
-		.diff_window = 0,
+		/* alone, no better vote can come */
+		.finalize_wait_ms = srv->ensemble ? 200 : 0,
+		.notify_max_ms = 2000,
+		.diff_window = srv->ensemble ? DIFF_WINDOW : 0,
 	};
 	struct zab_boot boot = {
 		.accepted_epoch = e.accepted,
@@ -149,10 +315,24 @@ int zdriver_boot(struct server *srv)
 		.base_zxid = srv->last_applied,
 		.committed = srv->last_applied,
 	};
+	struct zab_txn *recent = NULL;
+	size_t n_recent = 0;
+	if (srv->ensemble) {
+		rc = read_recent(srv, &recent, &n_recent);
+		if (rc) {
+			free_recent(recent, n_recent);
+			return rc;
+		}
+		boot.base_zxid = boot.committed = srv->snap_zxid;
+		boot.recent = recent;
+		boot.n_recent = n_recent;
+		srv->last_zxid = srv->last_applied;
+	}
 	uint64_t start = server_now_ms();
 	rc = zab_new(&zc, &boot, start, &srv->zab);
-	if (rc)
-		return rc;
+	free_recent(recent, n_recent);
+	if (rc || srv->ensemble)
+		return rc; /* an ensemble elects once the peers are up */
 	while (!srv->leading && !srv->zab_failed) {
 		uint64_t now = server_now_ms();
 		if (now - start > BOOT_TIMEOUT_MS) {
@@ -172,6 +352,60 @@ int zdriver_boot(struct server *srv)
 	return srv->zab_failed ? ZK_IO : 0;
 }
 
+/* -- the peers -- */
+
+static void on_peer_up(void *ctx, int32_t id)
+{
+	(void)ctx;
+	(void)id;
+}
+
+static void on_peer_down(void *ctx, int32_t id)
+{
+	forward_peer_down(ctx, id);
+}
+
+static void on_peer_frame(void *ctx, int32_t id, const uint8_t *p,
+			  size_t len)
+{
+	struct server *srv = ctx;
+	struct peer_msg m;
+	if (peer_msg_decode(p, len, &m) != 0) {
+		fprintf(stderr, "zabfs: peer %d sent a malformed message\n",
+			(int)id);
+		return;
+	}
+	switch (m.type) {
+	case PEER_REQUEST:
+		forward_on_request(srv, id, &m.u.request);
+		return;
+	case PEER_SESSION:
+		forward_on_session(srv, id, &m.u.session);
+		return;
+	case PEER_REPLY:
+		forward_on_reply(srv, &m.u.reply);
+		return;
+	case PEER_TOUCH:
+		forward_on_touch(srv, &m.u.touch);
+		return;
+	default:
+		zab_tick(srv->zab, server_now_ms());
+		zab_receive(srv->zab, (uint64_t)id, &m);
+		drain(srv);
+		zdriver_arm(srv);
+	}
+}
+
+static int start_peers(struct server *srv)
+{
+	const struct zabfs_config *cfg = srv->cfg;
+	struct peer_net_opts o = {cfg->myid, cfg->servers, cfg->n_servers,
+				  cfg->peer_secret};
+	struct peer_net_events ev = {on_peer_up, on_peer_down, on_peer_frame,
+				     srv};
+	return peer_net_start(srv->loop, &o, &ev, &srv->peers);
+}
+
 static void on_zab_timer(uv_timer_t *t)
 {
 	struct server *srv = t->data;
@@ -180,16 +414,20 @@ static void on_zab_timer(uv_timer_t *t)
 	zdriver_arm(srv);
 }
 
-void zdriver_arm(struct server *srv)
+int zdriver_arm(struct server *srv)
 {
 	if (!srv->zab_timer_on) {
 		uv_timer_init(srv->loop, &srv->zab_timer);
 		srv->zab_timer.data = srv;
 		srv->zab_timer_on = true;
+		int rc = srv->ensemble ? start_peers(srv) : 0;
+		if (rc)
+			return rc;
 	}
 	uint64_t now = server_now_ms(), wake = zab_wakeup_ms(srv->zab);
 	uv_timer_start(&srv->zab_timer, on_zab_timer,
 		       wake > now ? wake - now : 0, 0);
+	return 0;
 }
 
 int zdriver_propose(struct server *srv, const struct proposal *p)
@@ -212,6 +450,15 @@ void zdriver_durable(struct server *srv, int64_t zxid)
 {
 	zab_log_durable(srv->zab, zxid);
 	drain(srv);
+	if (srv->ensemble)
+		zdriver_arm(srv);
+}
+
+void zdriver_stop(struct server *srv)
+{
+	if (srv->peers)
+		peer_net_stop(srv->peers);
+	srv->peers = NULL;
 }
 
 void zdriver_free(struct server *srv)

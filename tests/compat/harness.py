@@ -188,7 +188,9 @@ class Server:
                      self.cfg_path])
         return [zabfs_bin(), self.cfg_path]
 
-    def start(self, timeout=START_TIMEOUT):
+    def start(self, timeout=START_TIMEOUT, wait=True):
+        """Starts the process; waits until it serves sessions unless not
+        wait (an ensemble member serves only once a quorum is up)."""
         if not self.controllable:
             self.wait_ready(timeout)
             return
@@ -206,7 +208,8 @@ class Server:
                                      stderr=subprocess.STDOUT,
                                      start_new_session=True)
         log.close()
-        self.wait_ready(timeout)
+        if wait:
+            self.wait_ready(timeout)
 
     def wait_ready(self, timeout=START_TIMEOUT):
         deadline = time.monotonic() + timeout

@@ -1,0 +1,293 @@
+"""A zabfs ensemble of real processes on loopback (issue #4): three nodes
+with peerSecret, kazoo clients spread over them, the leader killed with
+SIGKILL under writes, a minority stopped with SIGSTOP, and the tree mounted
+on every node.
+
+Design
+  Ensemble builds N harness.Server nodes that share the server.N lines
+  (ports picked free on loopback) and each have a myid file; they are
+  started together and each is waited for until it serves a session (a
+  member serves only once it follows or leads).  Who leads is read with
+  the `srvr` four-letter word.  Every client retries connection loss
+  itself, bounded by the test's deadlines.
+
+Invariants
+  1. Every wait is bounded; every process is stopped (SIGCONT first) in
+     tearDownClass, and a node that did not exit 0 on SIGTERM, or logged
+     a sanitizer report, fails the class (harness.Server.cleanup).
+  2. A write counts as acknowledged only when kazoo returned it; every
+     acknowledged write must be present on every node in the end.
+"""
+
+import os
+import signal
+import subprocess
+import time
+import unittest
+
+import harness
+from kazoo.client import KazooClient
+from kazoo.exceptions import ConnectionLoss, NodeExistsError, NoNodeError
+from kazoo.retry import KazooRetry
+
+N = 3
+SECRET = "ensemble-secret"
+DEADLINE = 60
+
+
+class Ensemble:
+    def __init__(self, name, n=N, mount=False):
+        ports = [(harness.free_port(), harness.free_port()) for _ in range(n)]
+        lines = ["server.%d=127.0.0.1:%d:%d" % (i + 1, p, e)
+                 for i, (p, e) in enumerate(ports)]
+        lines.append("peerSecret=" + SECRET)
+        self.nodes = []
+        for i in range(n):
+            extra = list(lines)
+            if mount:
+                extra.append("mountPoint=%s" % self.mnt_path(name, i))
+            s = harness.Server(name="%s-%d" % (name, i + 1), extra_cfg=extra)
+            with open(os.path.join(s.data_dir, "myid"), "w") as f:
+                f.write("%d\n" % (i + 1))
+            self.nodes.append(s)
+
+    @staticmethod
+    def mnt_path(name, i):
+        return "/tmp/zabfs-ens-%s-%d-%d" % (name, os.getpid(), i + 1)
+
+    def start(self):
+        for s in self.nodes:
+            s.start(wait=False)
+        for s in self.nodes:
+            s.wait_ready()
+
+    def mode(self, i):
+        s = self.nodes[i]
+        answer = harness.four_letter(s.host, s.port, "srvr", timeout=1.0)
+        for line in answer.splitlines():
+            if line.startswith("Mode: "):
+                return line[6:]
+        return None
+
+    def leader(self):
+        for i in range(len(self.nodes)):
+            if self.nodes[i].alive() and self.mode(i) == "leader":
+                return i
+        return None
+
+    def hosts(self, indexes):
+        return ",".join(self.nodes[i].hostport for i in indexes)
+
+    def cleanup(self):
+        problems = []
+        for s in self.nodes:
+            if s.proc is not None and s.proc.poll() is None:
+                os.kill(s.proc.pid, signal.SIGCONT)
+            try:
+                s.cleanup()
+            except AssertionError as e:
+                problems.append(str(e))
+        if problems:
+            raise AssertionError("\n".join(problems))
+
+
+def client(hosts):
+    c = KazooClient(hosts=hosts, timeout=10,
+                    connection_retry=KazooRetry(max_tries=-1, delay=0.05,
+                                                max_delay=0.5))
+    c.start(timeout=DEADLINE)
+    return c
+
+
+def retrying(fn, *args, deadline=DEADLINE, **kw):
+    """fn(*args) until it does not lose its connection (bounded)."""
+    end = time.monotonic() + deadline
+    while True:
+        try:
+            return fn(*args, **kw)
+        except ConnectionLoss:
+            if time.monotonic() > end:
+                raise
+            time.sleep(0.05)
+
+
+class EnsembleTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if harness.server_kind() != "zabfs":
+            raise unittest.SkipTest("an ensemble of zabfs nodes")
+        cls.ens = Ensemble(cls.__name__)
+        try:
+            cls.ens.start()
+        except BaseException:
+            cls.ens.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.ens.cleanup()
+
+    def setUp(self):
+        self.clients = []
+
+    def tearDown(self):
+        for c in self.clients:
+            harness.close_quietly(c)
+
+    def client(self, indexes):
+        c = client(self.ens.hosts(indexes))
+        self.clients.append(c)
+        return c
+
+    def test_1_one_leader_and_writes_anywhere(self):
+        modes = sorted(self.ens.mode(i) for i in range(N))
+        self.assertEqual(modes, ["follower", "follower", "leader"])
+        cs = [self.client([i]) for i in range(N)]
+        follower = [i for i in range(N) if i != self.ens.leader()][0]
+        cs[follower].create("/w", b"from a follower")
+        for c in cs:
+            c.sync("/w")
+            self.assertEqual(c.get("/w")[0], b"from a follower")
+        # a watch set on one node fires for a write through another
+        fired = []
+        cs[0].get("/w", watch=lambda ev: fired.append(ev.type))
+        cs[2].set("/w", b"two")
+        harness.wait_for(lambda: fired == ["CHANGED"], 10, what="the watch")
+        # sequential names are unique across the ensemble
+        names = [cs[i % N].create("/q-", b"", sequence=True)
+                 for i in range(30)]
+        self.assertEqual(len(set(names)), 30)
+
+    def test_2_ephemeral_vanishes_everywhere_on_close(self):
+        a = self.client([1])
+        others = [self.client([0]), self.client([2])]
+        a.create("/eph", b"", ephemeral=True)
+        for c in others:
+            c.sync("/eph")
+            self.assertIsNotNone(c.exists("/eph"))
+        a.stop()
+        a.close()
+        for c in others:
+            harness.wait_for(lambda c=c: c.exists("/eph") is None, 10,
+                             what="the ephemeral to vanish")
+
+    def test_3_leader_killed_under_writes(self):
+        old = self.ens.leader()
+        rest = [i for i in range(N) if i != old]
+        c = self.client(rest)
+        retrying(c.ensure_path, "/k")
+        acked = []
+
+        def write(i):
+            try:
+                retrying(c.create, "/k/n%04d" % i, b"x")
+            except NodeExistsError:
+                pass  # the first try went through before a loss
+            acked.append(i)
+
+        for i in range(100):
+            write(i)
+        self.ens.nodes[old].kill9()
+        t0 = time.monotonic()
+        for i in range(100, 200):
+            write(i)
+        failover = time.monotonic() - t0
+        harness.wait_for(lambda: self.ens.leader() in rest, 10,
+                         what="a new leader")
+        kids = set(retrying(c.get_children, "/k"))
+        self.assertEqual([i for i in acked if "n%04d" % i not in kids], [])
+        # the killed node comes back and catches up
+        self.ens.nodes[old].start()
+        back = self.client([old])
+        back.sync("/k")
+        self.assertEqual(set(back.get_children("/k")), kids)
+        print("failover (kill -9 of the leader to the next write): %.2f s"
+              % failover)
+
+    def test_4_minority_cannot_commit(self):
+        leader = self.ens.leader()
+        alone = [i for i in range(N) if i != leader][0]
+        c = self.client([alone])
+        c.create("/m", b"before")
+        stopped = [i for i in range(N) if i != alone]
+        for i in stopped:
+            os.kill(self.ens.nodes[i].proc.pid, signal.SIGSTOP)
+        try:
+            with self.assertRaises(Exception):
+                c.set("/m", b"alone", )
+            self.assertEqual(c.get("/m")[0] if c.connected else b"before",
+                             b"before")
+        finally:
+            for i in stopped:
+                os.kill(self.ens.nodes[i].proc.pid, signal.SIGCONT)
+        c2 = self.client(list(range(N)))
+        retrying(c2.set, "/m", b"majority")
+        self.assertEqual(retrying(c2.get, "/m")[0], b"majority")
+
+
+class MountEnsembleTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if harness.server_kind() != "zabfs":
+            raise unittest.SkipTest("an ensemble of zabfs nodes")
+        cls.ens = Ensemble("mount", mount=True)
+        try:
+            cls.ens.start()
+            for i in range(N):
+                harness.wait_for(
+                    lambda i=i: os.path.ismount(Ensemble.mnt_path("mount", i)),
+                    10, what="the mount")
+        except BaseException:
+            cls.cleanup_class()
+            raise
+
+    @classmethod
+    def cleanup_class(cls):
+        try:
+            cls.ens.cleanup()
+        finally:
+            for i in range(N):
+                subprocess.run(["fusermount3", "-uz",
+                                Ensemble.mnt_path("mount", i)],
+                               capture_output=True, timeout=30)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cleanup_class()
+
+    def test_write_on_one_mount_seen_on_the_others(self):
+        m = [Ensemble.mnt_path("mount", i) for i in range(N)]
+        watcher = subprocess.Popen(
+            ["inotifywait", "-q", "-t", "20", "-e", "close_write",
+             "--format", "%f", m[2]], stdout=subprocess.PIPE, text=True)
+        try:
+            time.sleep(0.3)  # inotifywait sets its watch
+            with open(os.path.join(m[0], "cfg"), "w") as f:
+                f.write("v1\n")
+            out, _ = watcher.communicate(timeout=30)
+        finally:
+            if watcher.poll() is None:
+                watcher.kill()
+        self.assertEqual(out, "cfg\n")
+        for i in (1, 2):
+            with open(os.path.join(m[i], "cfg")) as f:
+                self.assertEqual(f.read(), "v1\n")
+
+    def test_ephemeral_of_a_process_vanishes_on_every_node(self):
+        m = [Ensemble.mnt_path("mount", i) for i in range(N)]
+        p = subprocess.Popen(["bash", "-c",
+                              "echo up > %s/svc.eph; exec sleep 60" % m[1]])
+        try:
+            harness.wait_for(lambda: os.path.exists(os.path.join(m[0], "svc")),
+                             10, what="the ephemeral on node 1")
+        finally:
+            p.kill()
+            p.wait(10)
+        for i in (0, 2):
+            harness.wait_for(
+                lambda i=i: not os.path.exists(os.path.join(m[i], "svc")),
+                10, what="the ephemeral to vanish")
+
+
+if __name__ == "__main__":
+    unittest.main()
