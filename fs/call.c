@@ -11,6 +11,9 @@
  *   the session when the process exits, which deletes its ephemerals.
  *   Local sessions do not expire while the node runs (replica.h); if the
  *   node dies they expire after their timeout, as a client's would.
+ *   A call the node refuses because its ensemble has no leader (the
+ *   reply says CONNECTIONLOSS: nothing was done) is tried again every
+ *   NO_QUORUM_STEP_MS for NO_QUORUM_WAIT_MS, then fails with EROFS.
  *
  * Invariants
  *   1. A struct fs_proc is closed only when it is off the list and no call
@@ -25,6 +28,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/pidfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "zabfs/err.h"
@@ -32,6 +36,9 @@
 #include "fs_i.h"
 
 #define MAX_POLL 1024
+/* How long a write waits for the ensemble to have a leader (EROFS after). */
+#define NO_QUORUM_WAIT_MS 10000
+#define NO_QUORUM_STEP_MS 100
 
 static int read_reply(struct jute_writer *reply, struct jute_reader *body,
 		      int *zk_err, int64_t *zxid);
@@ -277,7 +284,7 @@ static int shared_get(struct fs *fs, struct zabfs_local *stale,
 	return rc;
 }
 
-int fs_call(struct fs *fs, fuse_req_t req, bool ephemeral,
+static int call_once(struct fs *fs, fuse_req_t req, bool ephemeral,
 	    struct jute_writer *w, struct jute_writer *reply,
 	    struct jute_reader *body, int *zk_err, int64_t *zxid)
 {
@@ -336,6 +343,38 @@ int fs_call_on(struct zabfs_local *l, fuse_req_t req, struct jute_writer *w,
 	if (rc)
 		return fs_errno(rc);
 	return read_reply(reply, body, zk_err, zxid);
+}
+
+int fs_wait_writable(struct fs *fs, fuse_req_t req)
+{
+	for (uint64_t waited = 0; !zabfs_replica_serving(fs->r);
+	     waited += NO_QUORUM_STEP_MS) {
+		if (waited >= NO_QUORUM_WAIT_MS || fuse_req_interrupted(req))
+			return EROFS;
+		struct timespec ts = {0, NO_QUORUM_STEP_MS * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	return 0;
+}
+
+int fs_call(struct fs *fs, fuse_req_t req, bool ephemeral,
+	    struct jute_writer *w, struct jute_writer *reply,
+	    struct jute_reader *body, int *zk_err, int64_t *zxid)
+{
+	/* Refused before it reached a leader (the ensemble is electing
+	 * one): nothing was done, so it is tried again, for a bounded time,
+	 * and then fails with EROFS. */
+	uint64_t waited = 0;
+	for (;;) {
+		int err = call_once(fs, req, ephemeral, w, reply, body, zk_err,
+				    zxid);
+		if (err || *zk_err != ZK_CONNECTIONLOSS ||
+		    waited >= NO_QUORUM_WAIT_MS || fuse_req_interrupted(req))
+			return err;
+		struct timespec ts = {0, NO_QUORUM_STEP_MS * 1000000L};
+		nanosleep(&ts, NULL);
+		waited += NO_QUORUM_STEP_MS;
+	}
 }
 
 static int read_reply(struct jute_writer *reply, struct jute_reader *body,

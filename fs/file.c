@@ -99,6 +99,11 @@ static int file_open(struct fs *fs, fuse_req_t req, struct fs_file *f,
 	f->trunc = f->writable && (flags & O_TRUNC);
 	if (f->writable && fs_is_zookeeper(f->inode->path, f->inode->path_len))
 		return EACCES;
+	if (f->writable) {
+		int werr = fs_wait_writable(fs, req);
+		if (werr)
+			return werr;
+	}
 	int32_t need = 0;
 	if (acc != O_WRONLY)
 		need |= ZK_PERM_READ;

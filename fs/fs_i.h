@@ -336,6 +336,10 @@ int fs_call_on(struct zabfs_local *l, fuse_req_t req, struct jute_writer *w,
 	       struct jute_writer *reply, struct jute_reader *body,
 	       int *zk_err, int64_t *zxid);
 int fs_errno(int zk_err);
+/* 0 once the node can take writes; EROFS if it cannot within the bound
+ * (its ensemble has no leader).  Opening for writing waits here, so that
+ * the shell sees the error (it ignores those of close). */
+int fs_wait_writable(struct fs *fs, fuse_req_t req);
 /* The timeout asked for the mount's local sessions. */
 int32_t fs_session_timeout(struct fs *fs);
 

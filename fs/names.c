@@ -85,7 +85,9 @@ int fs_create_check(struct fs *fs, fuse_req_t req, const struct fs_inode *p,
 		return EINVAL;
 	if (fs_is_zookeeper(out, (size_t)len))
 		return EACCES;
-	int err;
+	int err = fs_wait_writable(fs, req);
+	if (err)
+		return err;
 	struct tree_view v;
 	tree_read_lock();
 	struct tree_node *n = fs_resolve(fs, p, &v, &err);

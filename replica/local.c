@@ -315,6 +315,12 @@ int zabfs_local_open(struct zabfs_replica *r, int32_t timeout_ms,
 	return 0;
 }
 
+bool zabfs_replica_serving(struct zabfs_replica *r)
+{
+	struct server *srv = (struct server *)(void *)r;
+	return __atomic_load_n(&srv->serving, __ATOMIC_ACQUIRE);
+}
+
 int64_t zabfs_local_session_id(const struct zabfs_local *l)
 {
 	return l->session_id;

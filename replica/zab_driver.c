@@ -105,7 +105,8 @@ static void role(struct server *srv, const struct zab_action *a)
 {
 	bool was_serving = srv->serving;
 	srv->leading = a->role == ZAB_LEADING;
-	srv->serving = a->role != ZAB_LOOKING;
+	__atomic_store_n(&srv->serving, a->role != ZAB_LOOKING,
+			 __ATOMIC_RELEASE);
 	if (srv->leading) {
 		srv->last_zxid = ZXID_MAKE(a->epoch, 0);
 		/* every session gets a full timeout from its new leader */

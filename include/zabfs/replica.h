@@ -64,6 +64,10 @@ struct zabfs_caller {
 	uint32_t groups[ZABFS_CALLER_GROUPS];
 };
 
+/* Whether the node can take writes now: it leads or follows a leader (a
+ * lone node always can).  Any thread. */
+bool zabfs_replica_serving(struct zabfs_replica *r);
+
 /* The tree, for reads under tree_read_lock() from any thread. */
 struct tree *zabfs_replica_tree(struct zabfs_replica *r);
 const struct zabfs_config *zabfs_replica_config(struct zabfs_replica *r);

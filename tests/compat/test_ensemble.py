@@ -258,20 +258,50 @@ class MountEnsembleTest(unittest.TestCase):
     def test_write_on_one_mount_seen_on_the_others(self):
         m = [Ensemble.mnt_path("mount", i) for i in range(N)]
         watcher = subprocess.Popen(
-            ["inotifywait", "-q", "-t", "20", "-e", "close_write",
+            ["inotifywait", "-m", "-q", "-t", "20", "-e", "close_write",
              "--format", "%f", m[2]], stdout=subprocess.PIPE, text=True)
+        seen = []
         try:
             time.sleep(0.3)  # inotifywait sets its watch
             with open(os.path.join(m[0], "cfg"), "w") as f:
                 f.write("v1\n")
-            out, _ = watcher.communicate(timeout=30)
+            for line in watcher.stdout:  # ends at inotifywait's -t 20
+                seen.append(line.strip())
+                if line.strip() == "cfg":
+                    break
         finally:
-            if watcher.poll() is None:
-                watcher.kill()
-        self.assertEqual(out, "cfg\n")
+            watcher.kill()
+            watcher.wait(10)
+        self.assertIn("cfg", seen)
         for i in (1, 2):
             with open(os.path.join(m[i], "cfg")) as f:
                 self.assertEqual(f.read(), "v1\n")
+
+    def test_no_quorum_is_erofs_and_reads_go_on(self):
+        m = [Ensemble.mnt_path("mount", i) for i in range(N)]
+        with open(os.path.join(m[0], "q"), "w") as f:
+            f.write("before\n")
+        pids = [self.ens.nodes[i].proc.pid for i in (1, 2)]
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            # node 1 notices it lost its quorum, then writes wait and fail
+            harness.wait_for(lambda: self.ens.mode(0) == "looking", 30,
+                             what="node 1 to lose its leader or followers")
+            p = subprocess.run(["bash", "-c", "echo after > %s/q" % m[0]],
+                               capture_output=True, text=True, timeout=60)
+            self.assertIn("Read-only file system", p.stderr)
+            with open(os.path.join(m[0], "q")) as f:
+                self.assertEqual(f.read(), "before\n")
+        finally:
+            for pid in pids:
+                os.kill(pid, signal.SIGCONT)
+        harness.wait_for(lambda: self.ens.mode(0) in ("leader", "follower"),
+                         30, what="a quorum again")
+        with open(os.path.join(m[0], "q"), "w") as f:
+            f.write("after\n")
+        with open(os.path.join(m[0], "q")) as f:
+            self.assertEqual(f.read(), "after\n")
 
     def test_ephemeral_of_a_process_vanishes_on_every_node(self):
         m = [Ensemble.mnt_path("mount", i) for i in range(N)]
