@@ -131,10 +131,12 @@ bool forward_request(struct conn *c, const uint8_t *frame, size_t len,
 					    zk_bytes_of(ids.buf, ids.len)};
 	int rc = forward_send(srv, (int32_t)zab_leader(srv->zab), &m);
 	jute_writer_free(&ids);
-	if (rc)
+	if (rc) {
 		refuse(c, q, ZK_CONNECTIONLOSS);
-	else
+	} else {
 		q->state = CREQ_IN_FLIGHT;
+		c->fwd_session = c->session->id;
+	}
 	return true;
 }
 
@@ -155,6 +157,10 @@ static void deliver(struct server *srv, int64_t session, const uint8_t *frame,
 {
 	struct session *s = sessions_find(&srv->sessions, session);
 	struct conn *c = s ? s->conn : NULL;
+	/* a closeSession's reply: the session is gone, its conn is not */
+	for (struct conn *k = srv->conns; !c && k; k = k->next)
+		if (k->fwd_session == session && !k->remote_peer)
+			c = k;
 	if (!c || len < 12)
 		return;
 	int32_t xid = load_i32(frame + 4);
@@ -278,6 +284,7 @@ static struct conn *remote_conn(struct server *srv, int32_t from,
 		return NULL;
 	c->is_local = true;
 	c->remote_peer = from;
+	c->fwd_session = s->id;
 	c->state = CONN_ACTIVE;
 	snprintf(c->peer, sizeof(c->peer), "peer %d", (int)from);
 	snprintf(c->peer_ip, sizeof(c->peer_ip), "peer");
@@ -352,10 +359,10 @@ void forward_on_touch(struct server *srv, const struct peer_touch *m)
 void forward_deliver(struct conn *c)
 {
 	struct server *srv = c->srv;
-	if (c->out.len && c->session) {
+	if (c->out.len) { /* a closeSession's reply comes after the close */
 		struct peer_msg m = {.type = PEER_REPLY};
 		m.u.reply = (struct peer_reply){
-			c->session->id, zk_bytes_of(c->out.buf, c->out.len)};
+			c->fwd_session, zk_bytes_of(c->out.buf, c->out.len)};
 		forward_send(srv, c->remote_peer, &m);
 	}
 	jute_writer_reset(&c->out);

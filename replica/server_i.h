@@ -91,6 +91,9 @@ struct conn {
 	int32_t remote_peer;       /* forward.c: on the leader, the follower
 				    * this session's requests come from (is_local
 				    * too); 0 otherwise */
+	int64_t fwd_session;       /* forward.c: the session of the requests
+				    * forwarded (kept after it closes, for the
+				    * closeSession's reply) */
 	bool local_closed;         /* is_local and conn_close ran */
 	struct zabfs_local *local; /* its session; NULL once detached */
 	struct server *srv;
