@@ -35,7 +35,9 @@ static const char *mode_of(const struct server *srv)
 		return "standalone";
 	if (srv->leading)
 		return "leader";
-	return srv->serving ? "follower" : "looking";
+	if (!srv->serving)
+		return "looking";
+	return srv->cfg->observer ? "observer" : "follower";
 }
 
 static double ms(uint64_t ns)

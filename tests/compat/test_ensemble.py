@@ -36,10 +36,13 @@ DEADLINE = 60
 
 
 class Ensemble:
-    def __init__(self, name, n=N, mount=False):
-        ports = [(harness.free_port(), harness.free_port()) for _ in range(n)]
-        lines = ["server.%d=127.0.0.1:%d:%d" % (i + 1, p, e)
+    def __init__(self, name, n=N, mount=False, observers=0):
+        ports = [(harness.free_port(), harness.free_port())
+                 for _ in range(n + observers)]
+        lines = ["server.%d=127.0.0.1:%d:%d%s"
+                 % (i + 1, p, e, ":observer" if i >= n else "")
                  for i, (p, e) in enumerate(ports)]
+        n += observers
         lines.append("peerSecret=" + SECRET)
         self.nodes = []
         for i in range(n):
@@ -223,6 +226,54 @@ class EnsembleTest(unittest.TestCase):
         c2 = self.client(list(range(N)))
         retrying(c2.set, "/m", b"majority")
         self.assertEqual(retrying(c2.get, "/m")[0], b"majority")
+
+
+class ObserverTest(unittest.TestCase):
+    """Three voters and an observer: the observer serves reads and
+    forwards writes, and a quorum never counts it."""
+
+    @classmethod
+    def setUpClass(cls):
+        if harness.server_kind() != "zabfs":
+            raise unittest.SkipTest("an ensemble of zabfs nodes")
+        cls.ens = Ensemble(cls.__name__, n=3, observers=1)
+        try:
+            cls.ens.start()
+        except BaseException:
+            cls.ens.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.ens.cleanup()
+
+    def test_observer_reads_and_forwards(self):
+        self.assertEqual(self.ens.mode(3), "observer")
+        obs = client(self.ens.hosts([3]))
+        voter = client(self.ens.hosts([0]))
+        try:
+            obs.create("/o", b"via the observer")
+            voter.sync("/o")
+            self.assertEqual(voter.get("/o")[0], b"via the observer")
+            voter.set("/o", b"via a voter")
+            obs.sync("/o")
+            self.assertEqual(obs.get("/o")[0], b"via a voter")
+            # two voters stopped: the observer and one voter are no quorum
+            leader = self.ens.leader()
+            others = [i for i in range(3) if i != leader][:1] + [leader]
+            for i in others:
+                os.kill(self.ens.nodes[i].proc.pid, signal.SIGSTOP)
+            try:
+                harness.wait_for(lambda: self.ens.mode(3) == "looking", 30,
+                                 what="the observer to lose its leader")
+            finally:
+                for i in others:
+                    os.kill(self.ens.nodes[i].proc.pid, signal.SIGCONT)
+            harness.wait_for(lambda: self.ens.mode(3) == "observer", 30,
+                             what="the observer to follow again")
+        finally:
+            harness.close_quietly(obs)
+            harness.close_quietly(voter)
 
 
 class MountEnsembleTest(unittest.TestCase):
