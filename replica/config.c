@@ -558,6 +558,8 @@ static const struct key_rule keys[] = {
 	K_FN("minSessionTimeout", set_min_session),
 	K_FN("maxSessionTimeout", set_max_session),
 	K_FLOOR("snapCount", snap_count, SNAP_COUNT_MIN),
+	K_INT("commitLogCount", commit_log_count, 1, INT32_MAX),
+	K_INT("zookeeper.commitLogCount", commit_log_count, 1, INT32_MAX),
 	K_FLOOR("autopurge.snapRetainCount", snap_retain_count,
 		SNAP_RETAIN_MIN),
 	K_INT("autopurge.purgeInterval", purge_interval_h, 0, INT32_MAX),
@@ -1032,6 +1034,7 @@ static void set_defaults(struct zabfs_config *cfg)
 	memset(cfg, 0, sizeof *cfg);
 	cfg->max_client_cnxns = 60;
 	cfg->snap_count = 100000;
+	cfg->commit_log_count = 10000;
 	cfg->container_check_ms = 60000;
 	cfg->snap_retain_count = SNAP_RETAIN_MIN;
 	cfg->purge_interval_h = 1;

@@ -55,20 +55,19 @@ int epoch_read(const char *dir, struct epochs *out)
 	return rc ? rc : read_one(dir, "currentEpoch", &out->current, &ignored);
 }
 
-int epoch_write(const char *dir, const char *name, uint32_t epoch,
-		uint64_t leader)
+int file_write_atomic(const char *dir, const char *tmp, const char *path,
+		      const void *p, size_t len)
 {
-	char path[4096], tmp[4112], text[48];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	int len = leader && !strcmp(name, "acceptedEpoch")
-			  ? snprintf(text, sizeof(text), "%u %llu\n", epoch,
-				     (unsigned long long)leader)
-			  : snprintf(text, sizeof(text), "%u\n", epoch);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return ZK_IO;
-	bool ok = write(fd, text, (size_t)len) == len && fsync(fd) == 0;
+	bool ok = true;
+	for (size_t at = 0; ok && at < len;) {
+		ssize_t n = write(fd, (const uint8_t *)p + at, len - at);
+		ok = n > 0;
+		at += ok ? (size_t)n : 0;
+	}
+	ok = ok && fsync(fd) == 0;
 	ok = close(fd) == 0 && ok;
 	if (!ok || rename(tmp, path) != 0) {
 		unlink(tmp);
@@ -80,4 +79,17 @@ int epoch_write(const char *dir, const char *name, uint32_t epoch,
 	ok = fsync(dfd) == 0;
 	close(dfd);
 	return ok ? 0 : ZK_IO;
+}
+
+int epoch_write(const char *dir, const char *name, uint32_t epoch,
+		uint64_t leader)
+{
+	char path[4096], tmp[4112], text[48];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	int len = leader && !strcmp(name, "acceptedEpoch")
+			  ? snprintf(text, sizeof(text), "%u %llu\n", epoch,
+				     (unsigned long long)leader)
+			  : snprintf(text, sizeof(text), "%u\n", epoch);
+	return file_write_atomic(dir, tmp, path, text, (size_t)len);
 }

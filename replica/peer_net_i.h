@@ -42,8 +42,8 @@
 #include "zabfs/config.h"
 
 #define PEER_NET_REDIAL_MS 250
-#define PEER_NET_MAX_FRAME (64u << 20)
-#define PEER_NET_MAX_QUEUE (256u << 20)
+#define PEER_NET_MAX_FRAME ((256u << 20) + 4096) /* a snapshot (peer.h) */
+#define PEER_NET_MAX_QUEUE (512u << 20)
 
 struct peer_net;
 

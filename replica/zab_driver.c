@@ -26,7 +26,11 @@
  *   recent history with the snapshot as the commit point, and the node
  *   serves once it follows or leads.  If the leader then truncates below
  *   what recovery applied, the node truncates its log and exits with
- *   code 3 so that a restart (main.c) rebuilds the tree from disk.
+ *   code 3 so that a restart (main.c) rebuilds the tree from disk.  A
+ *   learner too far behind for DIFF gets SNAP: the leader writes a
+ *   snapshot of what it applied (on the loop) and sends the file; the
+ *   learner stores it as its newest snapshot, drops the log after it and
+ *   restarts the same way, then syncs by DIFF.
  *
  *   Draining: the views in an action stay valid only until the next
  *   event call, so events that actions cause (an epoch written) are
@@ -43,18 +47,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "server_i.h"
 #include "epoch_i.h"
+#include "snapshot_i.h"
 #include "peer_net_i.h"
 #include "txnlog_i.h"
 #include "zab_i.h"
 #include "zabfs/err.h"
 #include "zabfs/logfmt.h"
 #include "zabfs/peer.h"
+#include "zabfs/snapfmt.h"
 
 #define BOOT_TIMEOUT_MS 10000
-#define DIFF_WINDOW 10000 /* committed txns kept to sync a learner by DIFF */
 
 /* Events caused by actions, delivered once the queue is empty. */
 struct deferred {
@@ -158,6 +164,113 @@ static void truncate_after(struct server *srv, int64_t zxid)
 	}
 }
 
+/* The file of snapshot.<zxid> in dataDir, read whole (malloc'd). */
+static int read_file(const char *path, uint8_t **out, size_t *len)
+{
+	FILE *f = fopen(path, "rbe");
+	if (!f)
+		return ZK_IO;
+	int rc = ZK_IO;
+	*out = NULL;
+	if (fseek(f, 0, SEEK_END) == 0) {
+		long n = ftell(f);
+		if (n > 0 && (uint64_t)n <= PEER_MAX_DATA &&
+		    fseek(f, 0, SEEK_SET) == 0 && (*out = malloc((size_t)n)) &&
+		    fread(*out, 1, (size_t)n, f) == (size_t)n) {
+			*len = (size_t)n;
+			rc = 0;
+		}
+	}
+	fclose(f);
+	if (rc) {
+		free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+/* SNAP to a learner too far behind for DIFF: a snapshot of the tree as
+ * applied now (the commit point; written on the loop, so not fuzzy),
+ * which is also kept as this node's own. */
+static void send_snapshot(struct server *srv, int32_t peer, uint32_t epoch,
+			  int64_t zxid)
+{
+	if (zxid != srv->last_applied) {
+		fprintf(stderr, "zabfs: no snapshot for peer %d: 0x%llx is not "
+				"what this node applied\n",
+			(int)peer, (unsigned long long)zxid);
+		return;
+	}
+	struct jute_writer blob;
+	jute_writer_init(&blob, 256);
+	sessions_encode(&srv->sessions, &blob);
+	char name[64], path[4200];
+	int rc = jute_writer_ok(&blob)
+			 ? snapshot_write(srv->tree, srv->cfg->data_dir,
+					  zk_bytes_of(blob.buf, blob.len), zxid)
+			 : ZK_NOMEM;
+	jute_writer_free(&blob);
+	uint8_t *data = NULL;
+	size_t len = 0;
+	if (!rc && !(rc = snapfmt_name(name, sizeof(name), zxid))) {
+		snprintf(path, sizeof(path), "%s/%s", srv->cfg->data_dir, name);
+		rc = read_file(path, &data, &len);
+	}
+	if (rc) {
+		fprintf(stderr, "zabfs: no snapshot for peer %d: %s\n",
+			(int)peer, zk_strerror(rc));
+		return;
+	}
+	struct peer_msg m = {.type = PEER_SNAP};
+	m.u.snap = (struct peer_snap){epoch, zxid, zk_bytes_of(data, len)};
+	send_msg(srv, peer, &m);
+	free(data);
+	fprintf(stderr, "zabfs: sent peer %d a snapshot at 0x%llx (%zu bytes)\n",
+		(int)peer, (unsigned long long)zxid, len);
+}
+
+/* The leader's snapshot replaces this node's state: it is stored as the
+ * newest snapshot (newer ones, of a history the ensemble dropped, go),
+ * the log after it goes, and the node restarts to load it (exit 3); it
+ * then syncs by DIFF. */
+static void install_snapshot(struct server *srv, int64_t zxid,
+			     struct zk_bytes data)
+{
+	const char *dir = srv->cfg->data_dir;
+	char name[64], path[4200], tmp[4210];
+	int64_t *zxids = NULL;
+	size_t n = 0;
+	int rc = snapfmt_name(name, sizeof(name), zxid);
+	if (!rc) {
+		snprintf(path, sizeof(path), "%s/%s", dir, name);
+		snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+		rc = file_write_atomic(dir, tmp, path, data.p,
+				       data.len > 0 ? (size_t)data.len : 0);
+	}
+	if (!rc)
+		rc = snapshot_list(dir, &zxids, &n);
+	for (size_t i = 0; !rc && i < n; i++) {
+		if (zxids[i] <= zxid || snapfmt_name(name, sizeof(name),
+						     zxids[i]))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, name);
+		unlink(path);
+	}
+	free(zxids);
+	if (!rc && txnlog_last_zxid(srv->log) > zxid)
+		rc = txnlog_truncate_after(srv->log, zxid);
+	if (rc) {
+		fatal(srv, "installing the leader's snapshot", rc);
+		return;
+	}
+	fprintf(stderr, "zabfs: installed the leader's snapshot at 0x%llx: "
+			"restarting to load it\n",
+		(unsigned long long)zxid);
+	srv->zab_failed = true;
+	if (srv->loop)
+		server_stop(srv, 3);
+}
+
 static void act(struct server *srv, const struct zab_action *a,
 		struct deferred *d)
 {
@@ -197,13 +310,10 @@ static void act(struct server *srv, const struct zab_action *a,
 		truncate_after(srv, a->zxid);
 		break;
 	case ZAB_SEND_SNAP:
-		fprintf(stderr, "zabfs: peer %d is too far behind to sync by "
-				"DIFF, and snapshot transfer is not built yet\n",
-			(int)a->peer);
+		send_snapshot(srv, (int32_t)a->peer, a->epoch, a->zxid);
 		break;
 	case ZAB_INSTALL_SNAP:
-		fatal(srv, "installing a snapshot (not built yet)",
-		      ZK_UNIMPLEMENTED);
+		install_snapshot(srv, a->txn.zxid, a->txn.data);
 		break;
 	}
 }
@@ -307,7 +417,7 @@ int zdriver_boot(struct server *srv)
 		/* alone, no better vote can come */
 		.finalize_wait_ms = srv->ensemble ? 200 : 0,
 		.notify_max_ms = 2000,
-		.diff_window = srv->ensemble ? DIFF_WINDOW : 0,
+		.diff_window = srv->ensemble ? (size_t)cfg->commit_log_count : 0,
 	};
 	struct zab_boot boot = {
 		.accepted_epoch = e.accepted,

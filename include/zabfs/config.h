@@ -74,6 +74,7 @@ struct zabfs_config {
 	int32_t max_session_timeout_ms;
 
 	int32_t snap_count;        /* txns between snapshots */
+	int32_t commit_log_count;  /* committed txns a leader keeps for DIFF */
 	int32_t container_check_ms; /* znode.container.checkIntervalMs:
 				     * how often empty containers and
 				     * expired TTL nodes are deleted */

@@ -36,7 +36,7 @@ DEADLINE = 60
 
 
 class Ensemble:
-    def __init__(self, name, n=N, mount=False, observers=0):
+    def __init__(self, name, n=N, mount=False, observers=0, extra=()):
         ports = [(harness.free_port(), harness.free_port())
                  for _ in range(n + observers)]
         lines = ["server.%d=127.0.0.1:%d:%d%s"
@@ -44,6 +44,7 @@ class Ensemble:
                  for i, (p, e) in enumerate(ports)]
         n += observers
         lines.append("peerSecret=" + SECRET)
+        lines.extend(extra)
         self.nodes = []
         for i in range(n):
             extra = list(lines)
@@ -226,6 +227,58 @@ class EnsembleTest(unittest.TestCase):
         c2 = self.client(list(range(N)))
         retrying(c2.set, "/m", b"majority")
         self.assertEqual(retrying(c2.get, "/m")[0], b"majority")
+
+
+class SnapTest(unittest.TestCase):
+    """A node further behind than the leader keeps in memory (a small
+    commitLogCount) gets the leader's snapshot, restarts itself to load
+    it, and then serves the same tree."""
+
+    @classmethod
+    def setUpClass(cls):
+        if harness.server_kind() != "zabfs":
+            raise unittest.SkipTest("an ensemble of zabfs nodes")
+        cls.ens = Ensemble(cls.__name__, extra=["commitLogCount=20"])
+        try:
+            cls.ens.start()
+        except BaseException:
+            cls.ens.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.ens.cleanup()
+
+    def test_far_behind_node_gets_a_snapshot(self):
+        lag = [i for i in range(N) if i != self.ens.leader()][0]
+        up = [i for i in range(N) if i != lag]
+        self.assertEqual(self.ens.nodes[lag].stop(), 0)
+        c = client(self.ens.hosts(up))
+        try:
+            c.create("/s", b"")
+            for i in range(200):
+                c.create("/s/n%03d" % i, b"%d" % i)
+            c.create("/s/eph", b"", ephemeral=True)
+            self.ens.nodes[lag].start()
+            self.assertIn("installed the leader's snapshot",
+                          self.ens.nodes[lag].log_tail(400))
+            back = client(self.ens.hosts([lag]))
+            try:
+                back.sync("/s")
+                self.assertEqual(sorted(back.get_children("/s")),
+                                 sorted(c.get_children("/s")))
+                self.assertEqual(back.get("/s/n123")[0], b"123")
+                # sessions came with the snapshot
+                self.assertEqual(
+                    back.exists("/s/eph").ephemeralOwner,
+                    c.client_id[0])
+                back.create("/s/after", b"")
+                c.sync("/s/after")
+                self.assertIsNotNone(c.exists("/s/after"))
+            finally:
+                harness.close_quietly(back)
+        finally:
+            harness.close_quietly(c)
 
 
 class ObserverTest(unittest.TestCase):
