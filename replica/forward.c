@@ -13,7 +13,8 @@
  *   is created here (ids carry this node's id, session.c) and announced
  *   with SESSION; the handshake completes when its createSession is
  *   applied (commit.c).  Every tick, TOUCH tells the leader which
- *   sessions this node heard from: only the leader expires sessions.
+ *   sessions this node heard from since the last one (and its local
+ *   sessions, which do not ping): only the leader expires sessions.
  *
  *   Leader side.  Each session a follower forwards for has a socket-less
  *   conn here (is_local, remote_peer = the follower), found through the
@@ -230,8 +231,10 @@ void forward_touch(struct server *srv)
 	for (struct hmap_node *n = hmap_next(&srv->sessions.map, &bucket, NULL);
 	     n; n = hmap_next(&srv->sessions.map, &bucket, n)) {
 		struct session *s = HMAP_CONTAINER(n, struct session, node);
-		if (s->conn && s->committed)
+		/* heard from since the last TOUCH; the mount's never ping */
+		if (s->committed && s->conn && (s->heard || s->local))
 			jute_put_long(&ids, s->id);
+		s->heard = false;
 	}
 	if (ids.len) {
 		struct peer_msg m = {.type = PEER_TOUCH};

@@ -37,6 +37,7 @@ struct session {
 	bool committed;
 	bool closing;
 	bool local; /* a local session (local.c): never expires here */
+	bool heard; /* touched since a follower last told its leader */
 	struct conn *conn;
 };
 
@@ -67,6 +68,7 @@ struct conn *sessions_apply_close(struct sessions *ss, int64_t id);
 static inline void session_touch(struct session *s, uint64_t now_ms)
 {
 	s->expire_ms = now_ms + (uint64_t)s->timeout_ms;
+	s->heard = true;
 }
 /* The committed sessions, for snapshots: encode / decode. */
 void sessions_encode(const struct sessions *ss, struct jute_writer *w);

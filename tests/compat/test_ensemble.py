@@ -175,6 +175,31 @@ class EnsembleTest(unittest.TestCase):
             harness.wait_for(lambda c=c: c.exists("/eph") is None, 10,
                              what="the ephemeral to vanish")
 
+    def test_2b_frozen_client_expires_on_its_follower(self):
+        # a client that stops pinging (SIGSTOP) keeps its TCP connection
+        # open; the leader must still expire its session
+        follower = [i for i in range(N) if i != self.ens.leader()][0]
+        script = ("import sys, time\n"
+                  "from kazoo.client import KazooClient\n"
+                  "z = KazooClient(hosts=sys.argv[1], timeout=4)\n"
+                  "z.start(timeout=20)\n"
+                  "z.create('/frozen', b'', ephemeral=True)\n"
+                  "print('ready', flush=True)\n"
+                  "time.sleep(120)\n")
+        p = subprocess.Popen(["/usr/bin/python3", "-c", script,
+                              self.ens.hosts([follower])],
+                             stdout=subprocess.PIPE, text=True)
+        try:
+            self.assertEqual(p.stdout.readline(), "ready\n")
+            p.send_signal(signal.SIGSTOP)
+            c = self.client([self.ens.leader()])
+            harness.wait_for(lambda: c.exists("/frozen") is None, 30,
+                             what="the frozen client's session to expire")
+        finally:
+            p.kill()
+            p.wait(10)
+            p.stdout.close()
+
     def test_3_leader_killed_under_writes(self):
         old = self.ens.leader()
         rest = [i for i in range(N) if i != old]
