@@ -305,6 +305,14 @@ void zab_receive(struct zab *z, uint64_t from, const struct peer_msg *m)
 		zab_follow_receive(z, m);
 }
 
+void zab_peer_down(struct zab *z, uint64_t id)
+{
+	begin_event(z);
+	if (!z->failed && !leading(z) && z->phase != ZAB_P_LOOKING &&
+	    id == z->leader)
+		zab_look(z, "the leader's connection closed");
+}
+
 void zab_log_durable(struct zab *z, int64_t zxid)
 {
 	begin_event(z);

@@ -473,7 +473,11 @@ static void on_peer_up(void *ctx, int32_t id)
 
 static void on_peer_down(void *ctx, int32_t id)
 {
-	forward_peer_down(ctx, id);
+	struct server *srv = ctx;
+	forward_peer_down(srv, id);
+	zab_peer_down(srv->zab, (uint64_t)id);
+	drain(srv);
+	zdriver_arm(srv);
 }
 
 static void on_peer_frame(void *ctx, int32_t id, const uint8_t *p,

@@ -172,6 +172,11 @@ void zab_free(struct zab *z);
 void zab_tick(struct zab *z, uint64_t now_ms);
 /* A message from peer `from`; messages from non-members are ignored. */
 void zab_receive(struct zab *z, uint64_t from, const struct peer_msg *m);
+/* The stream to peer id closed (the driver's transport says so).  A
+ * learner whose leader it was looks for a leader at once, as ZooKeeper's
+ * does when its socket to the leader fails, instead of waiting syncLimit
+ * ticks of silence.  Safe whenever it is called: looking is. */
+void zab_peer_down(struct zab *z, uint64_t id);
 /* Every log entry up to zxid is durable (monotonic within the log's
  * current content: the caller never reports an entry it truncated). */
 void zab_log_durable(struct zab *z, int64_t zxid);

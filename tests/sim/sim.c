@@ -322,6 +322,14 @@ void sim_crash(struct sim *s, int node)
 	nd->inc++;
 	nd->role = ZAB_LOOKING;
 	sim_disk_crash(nd);
+	/* its streams close: the others' transports report it down */
+	for (size_t i = 0; i < s->n; i++) {
+		struct sim_node *o = &s->nodes[i];
+		if ((int)i == node || !o->up)
+			continue;
+		zab_peer_down(o->core, nd->id);
+		sim_drain(s, (int)i);
+	}
 }
 
 bool sim_is_up(const struct sim *s, int node)

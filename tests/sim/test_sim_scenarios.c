@@ -475,7 +475,9 @@ static void test_leader_crash_after_snap(void)
 	sim_start(s, lagging);
 	sim_run_for(s, 500);
 	CHECK(!sim_is_up(s, l));
-	CHECK_EQ_INT(sim_received(s, lagging, PEER_SNAP), 1);
+	/* the dead leader's, and maybe the next leader's (the crash closes
+	 * the streams, so the others elect at once) */
+	CHECK(sim_received(s, lagging, PEER_SNAP) >= 1);
 	sim_crash(s, lagging);
 	sim_start(s, lagging);
 	CHECK(sim_run_until(s, 10000, settled, NULL));
