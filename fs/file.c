@@ -170,6 +170,26 @@ int fs_file_commit(struct fs *fs, fuse_req_t req, struct fs_file *f)
 	return err;
 }
 
+/* A handle on in for the open flags, set in fi; NULL after replying with
+ * the error and dropping the caller's lookup of in. */
+static struct fs_file *open_handle(struct fs *fs, fuse_req_t req,
+				   struct fs_inode *in,
+				   struct fuse_file_info *fi)
+{
+	int err = ENOMEM;
+	struct fs_file *f = file_new(in);
+	if (!f || (err = file_open(fs, req, f, fi->flags)) != 0) {
+		fs_table_forget(&fs->table, in->ino, 1);
+		if (f)
+			file_free(f);
+		fuse_reply_err(req, err);
+		return NULL;
+	}
+	fi->fh = (uint64_t)(uintptr_t)f;
+	fi->direct_io = 1;
+	return f;
+}
+
 /* open(O_CREAT) of DIR/.data while the data is empty (lookup said it is
  * missing): opens the directory's data like an existing .data. */
 static void create_data(struct fs *fs, fuse_req_t req, struct fs_inode *p,
@@ -194,16 +214,9 @@ static void create_data(struct fs *fs, fuse_req_t req, struct fs_inode *p,
 		fuse_reply_err(req, err);
 		return;
 	}
-	struct fs_file *f = file_new(in);
-	if (!f || (err = file_open(fs, req, f, fi->flags)) != 0) {
-		fs_table_forget(&fs->table, in->ino, 1);
-		if (f)
-			file_free(f);
-		fuse_reply_err(req, f ? err : ENOMEM);
+	struct fs_file *f = open_handle(fs, req, in, fi);
+	if (!f)
 		return;
-	}
-	fi->fh = (uint64_t)(uintptr_t)f;
-	fi->direct_io = 1;
 	e.ino = in->ino;
 	e.generation = 1;
 	e.entry_timeout = 0;
@@ -302,17 +315,12 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	}
 	struct fs_inode *in =
 		fs_table_ref(&fs->table, v.id, kind, path, strlen(path));
-	struct fs_file *f = in ? file_new(in) : NULL;
-	if (!f || (err = file_open(fs, req, f, fi->flags)) != 0) {
-		if (in)
-			fs_table_forget(&fs->table, in->ino, 1);
-		if (f)
-			file_free(f);
-		fuse_reply_err(req, f ? err : ENOMEM);
+	if (!in) {
+		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	fi->fh = (uint64_t)(uintptr_t)f;
-	fi->direct_io = 1;
+	if (!open_handle(fs, req, in, fi))
+		return;
 	fs_reply_path(fs, req, path, marked ? 0 : FS_ENTRY_TIMEOUT, fi);
 	fs_table_forget(&fs->table, in->ino, 1);
 }

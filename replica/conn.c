@@ -69,7 +69,7 @@ static void close_after_flush(struct conn *c)
 	mark_dirty(c);
 }
 
-static bool is_write_op(int32_t type)
+bool conn_is_write_op(int32_t type)
 {
 	switch (type) {
 	case ZK_OP_CREATE:
@@ -238,7 +238,7 @@ void conn_handle_frame(struct conn *c, const uint8_t *frame, size_t len)
 				 (uint32_t)frame[6] << 8 | frame[7]);
 	if (!c->head) {
 		struct creq *q = NULL;
-		if (is_write_op(type) && !(q = conn_creq_new(c, xid, type))) {
+		if (conn_is_write_op(type) && !(q = conn_creq_new(c, xid, type))) {
 			conn_close(c);
 			return;
 		}
@@ -248,7 +248,7 @@ void conn_handle_frame(struct conn *c, const uint8_t *frame, size_t len)
 			record_latency(c, start);
 		return;
 	}
-	bool run_now = is_write_op(type);
+	bool run_now = conn_is_write_op(type);
 	for (struct creq *p = c->head; run_now && p; p = p->next)
 		if (p->state == CREQ_WAITING)
 			run_now = false;

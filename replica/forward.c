@@ -76,25 +76,6 @@ int forward_send(struct server *srv, int32_t to, const struct peer_msg *m)
 	return rc;
 }
 
-static bool forwarded_type(int32_t type)
-{
-	switch (type) {
-	case ZK_OP_CREATE:
-	case ZK_OP_CREATE2:
-	case ZK_OP_CREATE_CONTAINER:
-	case ZK_OP_CREATE_TTL:
-	case ZK_OP_DELETE:
-	case ZK_OP_SET_DATA:
-	case ZK_OP_SET_ACL:
-	case ZK_OP_MULTI:
-	case ZK_OP_CLOSE_SESSION:
-	case ZK_OP_SYNC:
-		return true;
-	default:
-		return false;
-	}
-}
-
 /* Answers q with err alone (a local session), or closes c (a client,
  * which reconnects elsewhere). */
 static void refuse(struct conn *c, struct creq *q, int err)
@@ -117,7 +98,8 @@ bool forward_request(struct conn *c, const uint8_t *frame, size_t len,
 {
 	struct server *srv = c->srv;
 	if (!srv->ensemble || srv->leading || c->remote_peer || !q ||
-	    !forwarded_type(load_i32(frame + 4)))
+	    !conn_is_write_op(load_i32(frame + 4)) ||
+	    load_i32(frame + 4) == ZK_OP_RECONFIG)
 		return false;
 	if (!srv->serving || !c->session) {
 		refuse(c, q, ZK_CONNECTIONLOSS);

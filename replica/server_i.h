@@ -232,6 +232,9 @@ struct conn *conn_new(struct server *srv);
 void conn_link(struct conn *c);
 int32_t conn_session_timeout(const struct zabfs_config *cfg, int32_t asked);
 
+/* Requests that change state (and sync, and reconfig): they always get a
+ * queue entry, and a follower sends them to its leader. */
+bool conn_is_write_op(int32_t type);
 /* One request frame (RequestHeader + record) of an established conn. */
 void conn_handle_frame(struct conn *c, const uint8_t *frame, size_t len);
 void conn_free(struct conn *c);

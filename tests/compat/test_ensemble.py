@@ -115,12 +115,15 @@ def retrying(fn, *args, deadline=DEADLINE, **kw):
             time.sleep(0.05)
 
 
-class EnsembleTest(unittest.TestCase):
+class EnsembleCase(unittest.TestCase):
+    """One ensemble per class, made by ensemble_args (Ensemble's)."""
+    ensemble_args = {}
+
     @classmethod
     def setUpClass(cls):
         if harness.server_kind() != "zabfs":
             raise unittest.SkipTest("an ensemble of zabfs nodes")
-        cls.ens = Ensemble(cls.__name__)
+        cls.ens = Ensemble(cls.__name__, **cls.ensemble_args)
         try:
             cls.ens.start()
         except BaseException:
@@ -130,6 +133,9 @@ class EnsembleTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.ens.cleanup()
+
+
+class EnsembleTest(EnsembleCase):
 
     def setUp(self):
         self.clients = []
@@ -254,25 +260,12 @@ class EnsembleTest(unittest.TestCase):
         self.assertEqual(retrying(c2.get, "/m")[0], b"majority")
 
 
-class SnapTest(unittest.TestCase):
+class SnapTest(EnsembleCase):
     """A node further behind than the leader keeps in memory (a small
     commitLogCount) gets the leader's snapshot, restarts itself to load
     it, and then serves the same tree."""
 
-    @classmethod
-    def setUpClass(cls):
-        if harness.server_kind() != "zabfs":
-            raise unittest.SkipTest("an ensemble of zabfs nodes")
-        cls.ens = Ensemble(cls.__name__, extra=["commitLogCount=20"])
-        try:
-            cls.ens.start()
-        except BaseException:
-            cls.ens.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.ens.cleanup()
+    ensemble_args = {"extra": ["commitLogCount=20"]}
 
     def test_far_behind_node_gets_a_snapshot(self):
         lag = [i for i in range(N) if i != self.ens.leader()][0]
@@ -306,24 +299,11 @@ class SnapTest(unittest.TestCase):
             harness.close_quietly(c)
 
 
-class ObserverTest(unittest.TestCase):
+class ObserverTest(EnsembleCase):
     """Three voters and an observer: the observer serves reads and
     forwards writes, and a quorum never counts it."""
 
-    @classmethod
-    def setUpClass(cls):
-        if harness.server_kind() != "zabfs":
-            raise unittest.SkipTest("an ensemble of zabfs nodes")
-        cls.ens = Ensemble(cls.__name__, n=3, observers=1)
-        try:
-            cls.ens.start()
-        except BaseException:
-            cls.ens.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.ens.cleanup()
+    ensemble_args = {"n": 3, "observers": 1}
 
     def test_observer_reads_and_forwards(self):
         self.assertEqual(self.ens.mode(3), "observer")
