@@ -14,7 +14,9 @@
  *   names (none until the create), and its number is never reused.
  *
  *   Mode bits and owner come from the ACL (perm.c).  /zookeeper is
- *   read-only.  ctime is the mtime (the tree keeps no ACL change time).
+ *   read-only.  st_ctime is the later of the znode's mtime and its last
+ *   ACL change (the contract's rule); ZooKeeper's ctime, the creation
+ *   time, is the xattr user.zk.ctime.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -239,6 +241,14 @@ long fs_path_join(char *buf, size_t cap, const char *parent,
 	return (long)len;
 }
 
+/* ZooKeeper times are milliseconds since the epoch. */
+static struct timespec timespec_of_ms(int64_t ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000,
+			      .tv_nsec = (long)(ms % 1000) * 1000000};
+	return ts;
+}
+
 void fs_fill_attr(struct fs *fs, const struct tree_node *n,
 		  const struct tree_view *v, enum fs_kind kind, struct stat *st)
 {
@@ -264,10 +274,10 @@ void fs_fill_attr(struct fs *fs, const struct tree_node *n,
 	}
 	st->st_blksize = 4096;
 	st->st_blocks = (st->st_size + 511) / 512;
-	int64_t mt = v->stat.mtime;
-	st->st_mtim.tv_sec = mt / 1000;
-	st->st_mtim.tv_nsec = (long)(mt % 1000) * 1000000;
-	st->st_ctim = st->st_mtim;
+	st->st_mtim = timespec_of_ms(v->stat.mtime);
+	st->st_ctim = timespec_of_ms(v->acl_mtime > v->stat.mtime
+					     ? v->acl_mtime
+					     : v->stat.mtime);
 	st->st_atim = st->st_mtim;
 	(void)fs;
 }

@@ -82,6 +82,7 @@ void snapfmt_put_node(struct snapfmt_writer *sw, const struct snapfmt_node *n)
 	jute_put_long(w, n->pzxid);
 	jute_put_int(w, n->op_index);
 	jute_put_byte(w, n->shape);
+	jute_put_long(w, n->acl_mtime);
 	record_close(sw, off, true);
 	sw->nodes++;
 }
@@ -121,11 +122,12 @@ int snapfmt_reader_init(struct snapfmt_reader *r, const void *buf, size_t len,
 	int64_t z = jute_get_long(&jr);
 	uint32_t crc = (uint32_t)jute_get_int(&jr);
 	if (!jute_reader_ok(&jr) || magic != SNAPFMT_MAGIC ||
-	    version != SNAPFMT_VERSION || crc != logfmt_crc32c(0, buf, 16))
+	    version < SNAPFMT_OLDEST_VERSION || version > SNAPFMT_VERSION || crc != logfmt_crc32c(0, buf, 16))
 		return ZK_CORRUPT;
 	r->buf = buf;
 	r->len = len;
 	r->pos = SNAPFMT_HEADER_SIZE;
+	r->version = version;
 	r->chain = chain_add(0, crc);
 	r->nodes = 0;
 	*zxid = z;
@@ -158,6 +160,7 @@ static int decode_body(struct snapfmt_reader *r, struct jute_reader *jr,
 		n->pzxid = jute_get_long(jr);
 		n->op_index = jute_get_int(jr);
 		n->shape = jute_get_byte(jr);
+		n->acl_mtime = r->version >= 2 ? jute_get_long(jr) : 0;
 		if (n->path.len < 1 || n->op_index < 0 || n->op_index > 65535)
 			return ZK_CORRUPT;
 		r->nodes++;

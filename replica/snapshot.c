@@ -157,6 +157,7 @@ static int walk_node(void *ctx, struct tree_node *n, struct zk_bytes path,
 		.aversion = v->aversion,
 		.owner = tree_node_owner(n),
 		.pzxid = v->pzxid,
+		.acl_mtime = v->acl_mtime,
 		.op_index = n->op_index,
 		.shape = n->shape,
 	};
@@ -327,6 +328,7 @@ static int load_node(struct load *ld, const struct snapfmt_node *r)
 	v->mzxid = r->mzxid;
 	v->mtime = r->mtime;
 	v->pzxid = r->pzxid;
+	v->acl_mtime = r->acl_mtime;
 	v->acl = ld->acls[r->acl_ref];
 	v->version = r->version;
 	v->cversion = r->cversion;

@@ -90,6 +90,7 @@ uint64_t tree_node_digest_stat(uint64_t path_hash, const struct tree_node *n,
 	h = mix_word(h, (uint64_t)v->mzxid);
 	h = mix_word(h, (uint64_t)v->mtime);
 	h = mix_word(h, (uint64_t)v->pzxid);
+	h = mix_word(h, (uint64_t)v->acl_mtime);
 	h = mix_word(h, (uint64_t)(uint32_t)v->version << 32 |
 				(uint32_t)v->cversion);
 	h = mix_word(h, (uint64_t)(uint32_t)v->aversion << 32 |
@@ -710,6 +711,7 @@ void tree_node_read(const struct tree_node *n, struct tree_view *v)
 	v->acl_raw = ver->acl->raw;
 	v->acl = ver->acl->list;
 	v->owner = owner;
+	v->acl_mtime = ver->acl_mtime;
 	v->stored_cversion = ver->cversion;
 	v->shape = n->shape;
 	v->id = tree_node_id(n);

@@ -15,7 +15,8 @@
  *              versions 0; parent: stored cversion := txn parent_cversion,
  *              pzxid := zxid, numChildren + 1.
  *     setData  version := txn version, mzxid := zxid, mtime := time.
- *     setACL   aversion := txn aversion (mzxid, mtime untouched).
+ *     setACL   aversion := txn aversion, acl_mtime := time (mzxid, mtime
+ *              untouched; acl_mtime is ours: the mount's ctime).
  *     delete   parent: pzxid := zxid, numChildren - 1 (cversion kept).
  *   Replay (after a fuzzy snapshot): a create of an existing node still
  *   sets the parent's cversion and pzxid; a delete of a missing node still
@@ -181,6 +182,7 @@ static int op_create(struct apply *a, uint16_t index,
 	n->shape = (uint8_t)c->shape;
 	v->mzxid = v->pzxid = a->hdr->zxid;
 	v->mtime = a->hdr->time;
+	v->acl_mtime = 0;
 	v->acl = acl;
 	v->version = v->cversion = v->aversion = v->num_children = 0;
 	if (c->data.len > 0)
@@ -313,6 +315,7 @@ static int op_set_acl(struct apply *a, const struct txn_set_acl *s,
 	struct tree_acl *old = v->acl;
 	v->acl = acl;
 	v->aversion = s->aversion;
+	v->acl_mtime = a->hdr->time;
 	ver_replace(t, n, v, tree_path_hash(s->path), false);
 	acl_table_unref(t, old);
 	stat_of(n, st);

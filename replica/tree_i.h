@@ -62,6 +62,7 @@ struct tree_ver {
 	int64_t mzxid;
 	int64_t mtime;
 	int64_t pzxid;
+	int64_t acl_mtime; /* time of the last setACL; 0 if none */
 	struct tree_acl *acl;
 	int32_t version;
 	int32_t cversion; /* stored: child creates */

@@ -10,7 +10,8 @@
  *   Header (SNAPFMT_HEADER_SIZE bytes):
  *     offset size field
  *     0      4    magic SNAPFMT_MAGIC ("ZBSN")
- *     4      4    format version SNAPFMT_VERSION
+ *     4      4    format version: SNAPFMT_VERSION is written, every
+ *                 version from SNAPFMT_OLDEST_VERSION on is read
  *     8      8    Z, the last zxid applied when the snapshot started
  *     16     4    CRC32C of bytes 0..15
  *
@@ -24,7 +25,8 @@
  *     NODE      ustring path; buffer data (-1 null); int acl_ref;
  *               long czxid, mzxid, ctime, mtime; int version,
  *               stored cversion, aversion; long ephemeralOwner, pzxid;
- *               int op_index (0..65535); byte shape
+ *               int op_index (0..65535); byte shape;
+ *               long acl_mtime (format 2 on: time of the last setACL)
  *     CHILDREN  ustring path; int stored cversion; long pzxid
  *     SESSIONS  buffer blob (opaque to the tree)
  *     END       long node count; int chain
@@ -55,7 +57,8 @@
 #include "zabfs/types.h"
 
 #define SNAPFMT_MAGIC 0x5A42534Eu /* "ZBSN" */
-#define SNAPFMT_VERSION 1u
+#define SNAPFMT_VERSION 2u
+#define SNAPFMT_OLDEST_VERSION 1u
 #define SNAPFMT_HEADER_SIZE 20u
 #define SNAPFMT_RECORD_OVERHEAD 8u
 #define SNAPFMT_MAX_BODY (1u << 30)
@@ -79,6 +82,7 @@ struct snapfmt_node {
 	int64_t owner, pzxid;
 	int32_t op_index;
 	uint8_t shape;
+	int64_t acl_mtime; /* format 2 on; 0 when read from format 1 */
 };
 
 /* A decoded record: views into the reader's buffer. */
@@ -121,6 +125,7 @@ struct snapfmt_reader {
 	const uint8_t *buf;
 	size_t len;
 	size_t pos;
+	uint32_t version; /* the file's format version */
 	uint32_t chain;
 	uint64_t nodes;
 };

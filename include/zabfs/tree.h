@@ -64,6 +64,7 @@ struct tree_view {
 	struct zk_bytes acl_raw; /* jute vector<ACL> */
 	struct zk_acl_list acl;  /* acl_raw decoded */
 	int64_t owner;           /* ephemeralOwner as stored (types.h) */
+	int64_t acl_mtime;       /* time of the last setACL; 0 if none */
 	int32_t stored_cversion; /* the count of child creates */
 	int32_t shape;           /* enum txn_shape */
 	uint64_t id;             /* tree_node_id() */

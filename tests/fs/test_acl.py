@@ -11,6 +11,7 @@ Design
 """
 
 import os
+import time
 import unittest
 
 from kazoo.exceptions import InvalidACLError
@@ -72,6 +73,28 @@ class XattrWriteTest(MountTestCase):
         rc, _, err = self.run_sh(
             "setfattr -n user.zk.acl.0 -v 'world:anyone:r' f", check=False)
         self.assertIn("Stale file handle", err)
+
+    def test_ctime_is_the_later_of_mtime_and_acl_change(self):
+        self.run_sh("echo x > f")
+        f = os.path.join(self.dir, "f")
+        before = os.stat(f)
+        self.assertEqual(before.st_ctime_ns, before.st_mtime_ns)
+        _, stat = self.zk.get(self.zpath + "/f")
+        self.assertEqual(before.st_mtime_ns, stat.mtime * 1000000)
+        time.sleep(0.01)
+        self.zk.set_acls(self.zpath + "/f",
+                         [make_acl("world", "anyone", all=True)])
+        self.wait(lambda: os.stat(f).st_ctime_ns > before.st_ctime_ns,
+                  "ctime to move after setACL")
+        after = os.stat(f)
+        self.assertEqual(after.st_mtime_ns, before.st_mtime_ns)
+        # a later data change moves both again, ctime = mtime
+        time.sleep(0.01)
+        self.run_sh("echo y > f")
+        self.wait(lambda: os.stat(f).st_mtime_ns > after.st_ctime_ns,
+                  "mtime to pass the ACL change")
+        last = os.stat(f)
+        self.assertEqual(last.st_ctime_ns, last.st_mtime_ns)
 
     def test_bad_acl_is_einval_and_changes_nothing(self):
         self.run_sh("echo x > f")

@@ -2,7 +2,8 @@
  * test_snapshot.c - snapshots: round trip, damaged files rejected and the
  * older snapshot used, fuzzy snapshot taken while the writer applies random
  * transactions + replay of the log = the writer's tree (digest), and a
- * size/speed measurement (--bench: 1,000,000 nodes; otherwise 100,000).
+ * size/speed measurement (--bench: 1,000,000 nodes; otherwise 100,000),
+ * and a file of format 1 (before acl_mtime) still loads.
  * Seeded: --seed N.
  */
 #include <fcntl.h>
@@ -19,6 +20,7 @@
 #include "snapshot_i.h"
 #include "zabfs/err.h"
 #include "zabfs/jute.h"
+#include "zabfs/logfmt.h"
 #include "zabfs/snapfmt.h"
 #include "zabfs/tree.h"
 #include "zabfs/txn_codec.h"
@@ -277,7 +279,7 @@ static int diff_walk(struct tree *a, struct tree *b, struct tree_node *n,
 	tree_node_read(m, &vb);
 	if (memcmp(&va.stat, &vb.stat, sizeof(va.stat)) != 0 ||
 	    va.stored_cversion != vb.stored_cversion ||
-	    va.data.len != vb.data.len || va.acl_raw.len != vb.acl_raw.len ||
+	    va.acl_mtime != vb.acl_mtime || va.data.len != vb.data.len || va.acl_raw.len != vb.acl_raw.len ||
 	    (va.data.len > 0 &&
 	     memcmp(va.data.p, vb.data.p, (size_t)va.data.len) != 0)) {
 		if (found++ < 5)
@@ -368,6 +370,110 @@ static void test_fuzzy_replay(void)
 		tree_free(t);
 	}
 	clean_dir();
+}
+
+/* -- format 1: a NODE record without acl_mtime -- */
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static uint32_t get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint32_t chain_crc(uint32_t chain, uint32_t crc)
+{
+	uint8_t b[4];
+	put_be32(b, crc);
+	return logfmt_crc32c(chain, b, 4);
+}
+
+/* Rewrites a format-2 snapshot in place as format 1: drops each NODE
+ * record's trailing acl_mtime and redoes the CRCs and the chain.  Returns
+ * the new length. */
+static size_t downgrade_to_format1(uint8_t *buf, size_t len)
+{
+	put_be32(buf + 4, 1);
+	uint32_t crc = logfmt_crc32c(0, buf, 16);
+	put_be32(buf + 16, crc);
+	uint32_t chain = chain_crc(0, crc);
+	size_t in = SNAPFMT_HEADER_SIZE, out = SNAPFMT_HEADER_SIZE;
+	while (in < len) {
+		uint32_t n = get_be32(buf + in);
+		uint8_t *body = buf + in + 8;
+		uint8_t type = body[0];
+		uint32_t m = type == SNAPFMT_NODE ? n - 8 : n;
+		memmove(buf + out + 8, body, m);
+		body = buf + out + 8;
+		if (type == SNAPFMT_END)
+			put_be32(body + 9, chain);
+		crc = logfmt_crc32c(0, body, m);
+		if (type != SNAPFMT_END)
+			chain = chain_crc(chain, crc);
+		put_be32(buf + out, m);
+		put_be32(buf + out + 4, crc);
+		in += 8 + n;
+		out += 8 + m;
+	}
+	return out;
+}
+
+static int count_acl_times(struct tree_node *n)
+{
+	struct tree_view v;
+	tree_node_read(n, &v);
+	int found = v.acl_mtime != 0;
+	for (struct tree_node *c = tree_child_first(n); c;
+	     c = tree_child_next(c))
+		found += count_acl_times(c);
+	return found;
+}
+
+static void test_format1_loads(void)
+{
+	struct tree *t;
+	struct gen g;
+	struct jute_writer w;
+	struct snapshot_loaded ld;
+	char path[512];
+	clean_dir();
+	CHECK_EQ_INT(tree_new(&t), 0);
+	gen_init(&g, seed, 0);
+	jute_writer_init(&w, 512);
+	CHECK_EQ_INT(apply_random(&g, t, &w, NULL, 3000), 0);
+	int64_t z = tree_last_zxid(t);
+	CHECK_EQ_INT(snapshot_write(t, dir, zk_bytes_of("s", 1), z), 0);
+	snprintf(path, sizeof(path), "%s/", dir);
+	snapfmt_name(path + strlen(path), 64, z);
+	int fd = open(path, O_RDWR);
+	struct stat st;
+	CHECK(fd >= 0 && fstat(fd, &st) == 0);
+	uint8_t *buf = malloc((size_t)st.st_size);
+	CHECK(buf && read(fd, buf, (size_t)st.st_size) == st.st_size);
+	size_t n = downgrade_to_format1(buf, (size_t)st.st_size);
+	CHECK(pwrite(fd, buf, n, 0) == (ssize_t)n && ftruncate(fd, (off_t)n) == 0);
+	close(fd);
+	free(buf);
+	CHECK_EQ_INT(snapshot_load(path, &ld), 0);
+	CHECK_EQ_INT(ld.zxid, z);
+	CHECK_EQ_INT(tree_node_count(ld.tree), tree_node_count(t));
+	CHECK_EQ_INT(tree_data_size(ld.tree), tree_data_size(t));
+	tree_read_lock();
+	CHECK(count_acl_times(tree_root(t)) > 0);
+	CHECK_EQ_INT(count_acl_times(tree_root(ld.tree)), 0);
+	tree_read_unlock();
+	tree_free(ld.tree);
+	free(ld.sessions);
+	gen_free(&g);
+	jute_writer_free(&w);
+	tree_free(t);
 }
 
 static long rss_kb(void)
@@ -464,6 +570,7 @@ int main(int argc, char **argv)
 	RUN_TEST(test_round_trip);
 	RUN_TEST(test_damaged);
 	RUN_TEST(test_fuzzy_replay);
+	RUN_TEST(test_format1_loads);
 	test_size(bench ? 1000000 : 100000);
 	printf("ok   test_size\n");
 	rmdir(dir);
