@@ -10,6 +10,11 @@
  *   frames.  Each frame sent is one allocation holding the length prefix
  *   and the bytes, freed when libuv has written it.
  *
+ *   A dialed stream leaves from this node's own server.N address (any
+ *   port), so a node's traffic is told apart by address alone: packet
+ *   filters that cut one pair of nodes (the fault runner's partitions)
+ *   need nothing else.
+ *
  *   Handles: the listener, the redial timer and each link's TCP handle.
  *   peer_net_stop closes them all; the struct is freed by the last close
  *   callback (net->handles counts the open ones).
@@ -62,6 +67,7 @@ struct peer_net {
 	uv_tcp_t listener;
 	uv_timer_t redial;
 	int32_t myid;
+	struct sockaddr_storage dial_from; /* own peer address, port 0 */
 	char *secret;
 	struct peer *peers;
 	size_t n_peers;
@@ -403,7 +409,9 @@ static void dial(struct peer_net *n, struct peer *p)
 	l->state = L_HELLO;
 	p->dialing = l;
 	l->connect.data = l;
-	if (uv_tcp_connect(&l->connect, &l->tcp,
+	if (uv_tcp_bind(&l->tcp, (const struct sockaddr *)&n->dial_from, 0) !=
+		    0 ||
+	    uv_tcp_connect(&l->connect, &l->tcp,
 			   (const struct sockaddr *)&p->addr,
 			   on_connected) != 0)
 		link_close(l);
@@ -497,6 +505,11 @@ int peer_net_start(uv_loop_t *loop, const struct peer_net_opts *opts,
 		free(n);
 		return UV_EINVAL;
 	}
+	n->dial_from = me;
+	if (me.ss_family == AF_INET)
+		((struct sockaddr_in *)&n->dial_from)->sin_port = 0;
+	else
+		((struct sockaddr_in6 *)&n->dial_from)->sin6_port = 0;
 	uv_tcp_init(loop, &n->listener);
 	n->listener.data = n;
 	uv_timer_init(loop, &n->redial);
