@@ -29,6 +29,10 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < cfg.n_warnings; i++)
 		fprintf(stderr, "zabfs: warning: %s\n", cfg.warnings[i]);
+#ifdef ZABFS_BUG_NAME
+	fprintf(stderr, "zabfs: TEST BUILD with the deliberate bug %s\n",
+		ZABFS_BUG_NAME);
+#endif
 	int rc = zabfs_server_run(&cfg, zabfs_fs_frontend());
 	config_free(&cfg);
 	if (rc == 3) {

@@ -52,6 +52,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "zabfs/deliberate_bug.h"
 #include "zabfs/err.h"
 
 #define NO_ROLL SIZE_MAX
@@ -214,6 +215,8 @@ static int write_batch(struct txnlog *log, const struct jute_writer *w,
 		pthread_mutex_unlock(&log->mu);
 		off = end;
 	}
+	if (ZABFS_BUG(ACK_BEFORE_FSYNC) && log->cb)
+		log->cb(log->cb_arg, log->segs[log->nsegs - 1].last_zxid, 0);
 	if (roll_at == w->len)
 		return seg_finish(log);
 	return log->no_sync ? 0 : seg_sync(log);

@@ -37,6 +37,7 @@
  *      max_counter (never reaches 0xffffffff).
  */
 #include "zab_state_i.h"
+#include "zabfs/deliberate_bug.h"
 #include "zabfs/err.h"
 
 static uint64_t tick_half(const struct zab *z)
@@ -58,6 +59,8 @@ void zab_lead_begin(struct zab *z)
 	z->periodic_ms = z->now + tick_half(z);
 	for (size_t i = 0; i < z->n_peers; i++)
 		z->peers[i].ls = ZAB_L_NONE;
+	if (ZABFS_BUG(SERVE_BEFORE_SYNC))
+		zab_show_role(z, ZAB_LEADING);
 	zab_lead_progress(z);
 }
 
@@ -147,6 +150,8 @@ static void enter_sync(struct zab *z)
 static void establish(struct zab *z)
 {
 	z->phase = ZAB_P_LEAD_BCAST;
+	if (ZABFS_BUG(SERVE_BEFORE_SYNC))
+		z->role_shown = ZAB_LOOKING; /* shown early: again, with the epoch */
 	zab_show_role(z, ZAB_LEADING);
 	commit(z, z->history_last);
 	for (size_t i = 0; i < z->n_peers; i++)
@@ -172,7 +177,7 @@ static int64_t quorum_durable(const struct zab *z)
 			v[j] = v[j - 1];
 			v[j - 1] = t;
 		}
-	return v[z->quorum - 1];
+	return v[z->quorum - (ZABFS_BUG(SHORT_QUORUM) && z->quorum > 1 ? 2 : 1)];
 }
 
 static void discover_progress(struct zab *z)
