@@ -297,6 +297,7 @@ void zab_receive(struct zab *z, uint64_t from, const struct peer_msg *m)
 	struct zab_peer *p = zab_peer(z, from);
 	if (!p || z->failed)
 		return;
+	p->down = false;
 	if (m->type == PEER_VOTE)
 		zab_elect_vote(z, p, &m->u.vote);
 	else if (leading(z))
@@ -308,8 +309,13 @@ void zab_receive(struct zab *z, uint64_t from, const struct peer_msg *m)
 void zab_peer_down(struct zab *z, uint64_t id)
 {
 	begin_event(z);
-	if (!z->failed && !leading(z) && z->phase != ZAB_P_LOOKING &&
-	    id == z->leader)
+	struct zab_peer *p = zab_peer(z, id);
+	if (!p || z->failed)
+		return;
+	p->down = true;
+	if (z->phase == ZAB_P_LOOKING)
+		zab_elect_peer_down(z);
+	else if (!leading(z) && id == z->leader)
 		zab_look(z, "the leader's connection closed");
 }
 

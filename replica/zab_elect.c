@@ -11,7 +11,12 @@
  *   resends; a vote of an earlier round is answered with ours.  Once a
  *   quorum of voters (itself included) shares its vote it waits
  *   finalize_ms for a better vote, then decides: lead if the vote is for
- *   itself, else follow.  It decides at once when every voter agrees.  A
+ *   itself, else follow.  It decides at once when every voter agrees, or
+ *   when every voter whose stream is not down agrees and they are a
+ *   quorum: no better vote can come from a peer that cannot send one, so
+ *   after a leader's crash the survivors need not wait finalize_ms.  (Any
+ *   quorum's agreement is safe: Zab's discovery, not the election, keeps
+ *   committed txns.)  A
  *   voter that already decided for the same vote in the same round still
  *   counts (its notification says following or leading).
  *
@@ -121,12 +126,23 @@ static size_t agreeing(const struct zab *z)
 	return n;
 }
 
+/* Voters that may still send a vote: those not down, and ourselves. */
+static size_t reachable(const struct zab *z)
+{
+	size_t n = 1;
+	for (size_t i = 0; i < z->n_peers; i++)
+		if (z->peers[i].voter && !z->peers[i].down)
+			n++;
+	return n;
+}
+
 static void check_round(struct zab *z)
 {
 	if (z->observer)
 		return;
 	size_t n = agreeing(z);
-	if (n == z->n_voters || (z->finalize_ms == 0 && zab_quorum(z, n))) {
+	bool all = n == z->n_voters || n >= reachable(z);
+	if (zab_quorum(z, n) && (all || z->finalize_ms == 0)) {
 		decide(z);
 	} else if (zab_quorum(z, n)) {
 		if (!z->decide_ms)
@@ -219,6 +235,11 @@ void zab_elect_vote(struct zab *z, struct zab_peer *p,
 	} else if (better(n, &z->vote)) {
 		adopt(z, n);
 	}
+	check_round(z);
+}
+
+void zab_elect_peer_down(struct zab *z)
+{
 	check_round(z);
 }
 

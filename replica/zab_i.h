@@ -175,7 +175,10 @@ void zab_receive(struct zab *z, uint64_t from, const struct peer_msg *m);
 /* The stream to peer id closed (the driver's transport says so).  A
  * learner whose leader it was looks for a leader at once, as ZooKeeper's
  * does when its socket to the leader fails, instead of waiting syncLimit
- * ticks of silence.  Safe whenever it is called: looking is. */
+ * ticks of silence.  An election in progress stops waiting for a better
+ * vote from a peer that is down (zab_elect.c).  Safe whenever it is
+ * called: looking is, and an election's decision is never a safety
+ * matter in Zab. */
 void zab_peer_down(struct zab *z, uint64_t id);
 /* Every log entry up to zxid is durable (monotonic within the log's
  * current content: the caller never reports an entry it truncated). */

@@ -74,6 +74,7 @@ struct zab_log {
 struct zab_peer {
 	uint64_t id;
 	bool voter;
+	bool down; /* its stream closed, and nothing heard from it since */
 	/* Election: the last notification it sent. */
 	bool has_note;
 	struct peer_vote note;
@@ -187,6 +188,7 @@ void zab_elect_begin(struct zab *z);
 void zab_elect_vote(struct zab *z, struct zab_peer *p,
 		    const struct peer_vote *n);
 void zab_elect_tick(struct zab *z);
+void zab_elect_peer_down(struct zab *z);
 
 /* zab_lead.c */
 void zab_lead_begin(struct zab *z);
