@@ -5,6 +5,7 @@
  * truncated what recovery had applied, zab_driver.c): the process starts
  * itself again.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -33,6 +34,9 @@ int main(int argc, char **argv)
 	fprintf(stderr, "zabfs: TEST BUILD with the deliberate bug %s\n",
 		ZABFS_BUG_NAME);
 #endif
+	/* A peer or client that closed its socket makes a write fail with
+	 * EPIPE, which the stream code handles; the signal would kill us. */
+	signal(SIGPIPE, SIG_IGN);
 	int rc = zabfs_server_run(&cfg, zabfs_fs_frontend());
 	config_free(&cfg);
 	if (rc == 3) {

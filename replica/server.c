@@ -195,6 +195,8 @@ static void on_durable(void *arg, int64_t zxid, int status)
 static void on_durable_wakeup(uv_async_t *a)
 {
 	struct server *srv = a->data;
+	if (srv->stopping)
+		return; /* the driver is stopped or stopping */
 	if (atomic_load(&srv->storage_failed)) {
 		char msg[256];
 		txnlog_errmsg(srv->log, msg, sizeof(msg));
@@ -256,10 +258,10 @@ static void on_tick(uv_timer_t *t)
 	}
 }
 
+/* Closes every handle but arg. */
 static void close_walk(uv_handle_t *h, void *arg)
 {
-	(void)arg;
-	if (!uv_is_closing(h))
+	if (h != arg && !uv_is_closing(h))
 		uv_close(h, NULL);
 }
 
@@ -524,7 +526,16 @@ int zabfs_server_run(const struct zabfs_config *cfg,
 	if (srv->frontend)
 		srv->frontend->stop(srv->frontend_state);
 	conn_flush_all(srv);
-	uv_walk(srv->loop, close_walk, NULL);
+	/* The log thread signals durable_wakeup until txnlog_close has joined
+	 * it, and a disk job still running uses the log: close the other
+	 * handles (which waits for the disk job), then the log, then that
+	 * handle. */
+	uv_walk(srv->loop, close_walk, &srv->durable_wakeup);
+	uv_unref((uv_handle_t *)&srv->durable_wakeup);
+	uv_run(srv->loop, UV_RUN_DEFAULT);
+	txnlog_close(srv->log);
+	srv->log = NULL;
+	uv_close((uv_handle_t *)&srv->durable_wakeup, NULL);
 	uv_run(srv->loop, UV_RUN_DEFAULT);
 	uv_loop_close(srv->loop);
 	pthread_mutex_destroy(&srv->local_mu);
