@@ -254,8 +254,15 @@ class Cluster:
         """Stops every node; returns {myid: exit status}."""
         return {n.myid: n.stop() for n in self.nodes}
 
-    def kill_all(self):
-        for n in self.nodes:
+    def kill_all(self, nodes=None):
+        """SIGKILL to every node at once (a power cut: none of them gets
+        to finish an fsync the others began), then waits for each."""
+        nodes = self.nodes if nodes is None else nodes
+        for n in nodes:
+            if n.alive():
+                n.resume()
+                n.proc.kill()
+        for n in nodes:
             n.kill9()
 
     def connect_string(self, nodes=None):
@@ -310,6 +317,21 @@ class Cluster:
         state = {n.myid: (n.srvr().get("Zxid"), n.digest())
                  for n in self.nodes}
         return False, state
+
+    def wait_caught_up(self, timeout):
+        """True once every node has applied the highest zxid any node had
+        applied when the wait began (writes may go on meanwhile)."""
+        deadline = time.monotonic() + timeout
+        target = None
+        while time.monotonic() < deadline:
+            zxids = [n.srvr().get("Zxid") for n in self.nodes]
+            if None not in zxids:
+                if target is None:
+                    target = max(zxids)
+                if min(zxids) >= target:
+                    return True
+            time.sleep(0.1)
+        return False
 
     def cleanup(self, keep=False):
         self.kill_all()

@@ -281,7 +281,7 @@ class Episode:
         """After a disk fault: wait until every node applied the same last
         zxid, so no second node loses data while the first is behind."""
         if not clu.wait_serving(CATCHUP_S) or \
-                not clu.wait_converged(CATCHUP_S)[0]:
+                not clu.wait_caught_up(CATCHUP_S):
             self.notes.append("nodes had not caught up %.0f s after a disk"
                               " fault" % CATCHUP_S)
 

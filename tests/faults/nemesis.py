@@ -249,8 +249,7 @@ class Nemesis:
         elif kind in ("powerloss", "powerloss-all"):
             if kind == "powerloss-all":
                 fault.targets = list(nodes)
-            for n in fault.targets:
-                n.kill9()
+            self.cluster.kill_all(fault.targets)
             for n in fault.targets:
                 self.shim.power_loss(n, fault.params["mode"],
                                      fault.params["seed"] + n.myid)
