@@ -330,7 +330,8 @@ class Nemesis:
             if n.alive():
                 continue
             tail = n.log_tail(12)
-            if n.index in disk_minority and "corrupt" in tail.lower():
+            if n.index in disk_minority and (
+                    "corrupt" in tail.lower() or "bad record" in tail):
                 self.notes.append("n%d refused corrupt files; wiped" %
                                   n.myid)
                 self.counts["wiped"] = self.counts.get("wiped", 0) + 1
