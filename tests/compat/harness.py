@@ -291,14 +291,7 @@ class Server:
     def log_tail(self, lines=40):
         if not self.dir:
             return "(external server: no log)"
-        try:
-            with open(self.log_path, "rb") as f:
-                f.seek(0, os.SEEK_END)
-                f.seek(max(0, f.tell() - 16384))
-                text = f.read().decode("utf-8", "replace")
-        except OSError as e:
-            return "(no server log: %s)" % e
-        return "\n".join(text.splitlines()[-lines:])
+        return file_tail(self.log_path, lines)
 
     def alive(self):
         if not self.controllable:
@@ -352,6 +345,18 @@ class CompatTestCase(unittest.TestCase):
         c.start(timeout=15)
         self.addCleanup(close_quietly, c)
         return c
+
+
+def file_tail(path, lines, window=16384):
+    """The last lines of a text file (read from its last window bytes)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - window))
+            text = f.read().decode("utf-8", "replace")
+    except OSError as e:
+        return "(no log: %s)" % e
+    return "\n".join(text.splitlines()[-lines:])
 
 
 def close_quietly(client):

@@ -204,14 +204,7 @@ class Node:
         return None
 
     def log_tail(self, lines=30):
-        try:
-            with open(self.log_path, "rb") as f:
-                f.seek(0, os.SEEK_END)
-                f.seek(max(0, f.tell() - 8192))
-                text = f.read().decode("utf-8", "replace")
-        except OSError as e:
-            return "(no log: %s)" % e
-        return "\n".join(text.splitlines()[-lines:])
+        return harness.file_tail(self.log_path, lines)
 
     def log_text(self):
         try:

@@ -45,6 +45,7 @@ from kazoo.client import KazooClient
 
 import checkers
 import cluster
+import harness
 import nemesis
 import rawwatch
 import recorder
@@ -349,7 +350,7 @@ def with_client(hosts, fn, timeout=20.0):
                 raise
             time.sleep(0.3)
         finally:
-            workloads.close(c)
+            harness.close_quietly(c)
 
 
 def read_children(node, path):

@@ -416,55 +416,41 @@ int rename(const char *from, const char *to)
 	return rc;
 }
 
+/* The mode argument of an open that creates, else 0. */
+#define OPEN_MODE(mode, flags)                                           \
+	mode_t mode = 0;                                                 \
+	if ((flags) & (O_CREAT | O_TMPFILE)) {                           \
+		va_list ap_;                                             \
+		va_start(ap_, flags);                                    \
+		mode = va_arg(ap_, mode_t);                              \
+		va_end(ap_);                                             \
+	}
+
 int open(const char *path, int flags, ...)
 {
 	ready();
-	mode_t mode = 0;
-	if (flags & (O_CREAT | O_TMPFILE)) {
-		va_list ap;
-		va_start(ap, flags);
-		mode = va_arg(ap, mode_t);
-		va_end(ap);
-	}
+	OPEN_MODE(mode, flags);
 	return opened(real.open(path, flags, mode));
 }
 
 int open64(const char *path, int flags, ...)
 {
 	ready();
-	mode_t mode = 0;
-	if (flags & (O_CREAT | O_TMPFILE)) {
-		va_list ap;
-		va_start(ap, flags);
-		mode = va_arg(ap, mode_t);
-		va_end(ap);
-	}
+	OPEN_MODE(mode, flags);
 	return opened(real.open(path, flags, mode));
 }
 
 int openat(int dirfd, const char *path, int flags, ...)
 {
 	ready();
-	mode_t mode = 0;
-	if (flags & (O_CREAT | O_TMPFILE)) {
-		va_list ap;
-		va_start(ap, flags);
-		mode = va_arg(ap, mode_t);
-		va_end(ap);
-	}
+	OPEN_MODE(mode, flags);
 	return opened(real.openat(dirfd, path, flags, mode));
 }
 
 int openat64(int dirfd, const char *path, int flags, ...)
 {
 	ready();
-	mode_t mode = 0;
-	if (flags & (O_CREAT | O_TMPFILE)) {
-		va_list ap;
-		va_start(ap, flags);
-		mode = va_arg(ap, mode_t);
-		va_end(ap);
-	}
+	OPEN_MODE(mode, flags);
 	return opened(real.openat(dirfd, path, flags, mode));
 }
 

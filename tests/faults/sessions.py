@@ -30,6 +30,7 @@ import select
 import signal
 import subprocess
 
+import harness
 import workloads
 
 EPH_ROOT = "/eph"
@@ -62,7 +63,7 @@ class EphemeralWorker(workloads.Worker):
 
     def one_op(self):
         if self.rng.random() < CLOSE_SHARE:
-            workloads.close(self.client)
+            harness.close_quietly(self.client)
             self.client = None
             self.recorder.count("session", "closed")
             self._connect()

@@ -42,6 +42,7 @@ from kazoo.exceptions import BadVersionError
 from kazoo.retry import KazooRetry
 
 import cluster
+import harness
 
 REG_ROOT = "/reg"
 APPEND_ROOT = "/app"
@@ -90,7 +91,7 @@ class Worker(threading.Thread):
                 self.client = c
                 return True
             except Exception:
-                close(c)
+                harness.close_quietly(c)
                 self.stop_event.wait(0.2)
         return False
 
@@ -106,18 +107,7 @@ class Worker(threading.Thread):
 
     def close(self):
         if self.client is not None:
-            close(self.client)
-
-
-def close(client):
-    try:
-        client.stop()
-    except Exception:
-        pass
-    try:
-        client.close()
-    except Exception:
-        pass
+            harness.close_quietly(self.client)
 
 
 def decode(data):
@@ -251,7 +241,7 @@ def setup_tree(hosts, keys, deadline):
             last = e
             time.sleep(0.3)
         finally:
-            close(c)
+            harness.close_quietly(c)
     raise RuntimeError("could not create the workload tree: %r" % (last,))
 
 
