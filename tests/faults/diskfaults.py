@@ -18,8 +18,12 @@ Design
       24  u32   fail_write   writes fail with ENOSPC
       28  u32   eio_read     reads fail with EIO
    32..56  u64  counters of the faults injected, in the order above
+      64  u32   sync_delay_ms: every fsync/fdatasync of a data-dir file
+                sleeps this long first (a stalled disk), until set to 0
+      72  u64   how many syncs were stalled
 
-  The four u32 fields are countdowns: each faulted call decrements one.
+  The four u32 fields from 16 are countdowns: each faulted call
+  decrements one.
   After kill -9, `powerloss JOURNAL DATADIR --seed N --mode drop|torn|keep`
   reverts the writes that were not synced; `powerloss --flip DATADIR --seed
   N --what log|snapshot` flips one bit of a stopped node's files.
@@ -27,8 +31,8 @@ Design
 Invariants
   1. The magic is written last, after the version, so the shim never sees
      a half-initialised file.
-  2. heal() zeroes every countdown and the clock offset; a Shim never
-     leaves a node with a fault armed.
+  2. heal() zeroes every countdown, the sync stall and the clock offset;
+     a Shim never leaves a node with a fault armed.
 """
 
 import mmap
@@ -43,6 +47,8 @@ FIELDS = {"fail_fsync": 16, "short_write": 20, "fail_write": 24,
 COUNTERS = {"fail_fsync": 32, "short_write": 40, "fail_write": 48,
             "eio_read": 56}
 OFFSET_NS = 8
+SYNC_DELAY_MS = 64
+STALLED = 72
 TOOL_TIMEOUT = 60
 
 
@@ -111,6 +117,24 @@ class Shim:
             m.close()
             f.close()
 
+    def stall_syncs(self, node, ms):
+        """Every sync of the node's data files sleeps ms first (0: off)."""
+        f, m = self._map(node)
+        try:
+            struct.pack_into("=I", m, SYNC_DELAY_MS, ms)
+        finally:
+            m.close()
+            f.close()
+
+    def stalled(self, node):
+        """How many syncs the node's shim has stalled."""
+        f, m = self._map(node)
+        try:
+            return struct.unpack_from("=Q", m, STALLED)[0]
+        finally:
+            m.close()
+            f.close()
+
     def injected(self, node):
         """{field: faults injected so far} from the shim's counters."""
         f, m = self._map(node)
@@ -124,6 +148,7 @@ class Shim:
     def heal(self, node):
         for field in FIELDS:
             self.arm(node, field, 0)
+        self.stall_syncs(node, 0)
         self.set_clock(node, 0)
 
     def _tool(self, argv):

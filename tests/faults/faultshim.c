@@ -19,9 +19,15 @@
  *      24  u32   fail_write   a write fails with ENOSPC, writes nothing
  *      28  u32   eio_read     a read fails with EIO
  *   32..56  u64  how many of each were injected, in the order above
+ *      64  u32   sync_delay_ms  every fsync/fdatasync sleeps this long
+ *                before it syncs (a stalled disk)
+ *      72  u64   how many syncs were stalled
  *
- *   The u32 fields are countdowns: a faulted call takes one (atomic
- *   compare-and-swap), so N arms exactly N faults.  Only "data files" are
+ *   The four u32 fields from 16 are countdowns: a faulted call takes one
+ *   (atomic compare-and-swap), so N arms exactly N faults; sync_delay_ms
+ *   holds until it is set back to 0.  A stall with a kill -9 inside it
+ *   is a power cut in the middle of a sync: whatever was written but not
+ *   yet synced is what powerloss.py reverts.  Only "data files" are
  *   faulted: regular files opened (open/openat) under ZABFS_FAULT_DIR.
  *   Which descriptors are data files is decided at each open, from the
  *   opened path (/proc/self/fd), into a table indexed by descriptor, and
@@ -58,6 +64,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,7 +89,14 @@ struct ctl {
 	_Atomic int64_t clock_offset_ns;
 	_Atomic uint32_t armed[F_COUNT];
 	_Atomic uint64_t injected[F_COUNT];
+	_Atomic uint32_t sync_delay_ms;
+	uint32_t pad;
+	_Atomic uint64_t stalled;
 };
+_Static_assert(offsetof(struct ctl, injected) == 32 &&
+		   offsetof(struct ctl, sync_delay_ms) == 64 &&
+		   offsetof(struct ctl, stalled) == 72,
+	       "the control file's layout (diskfaults.py reads it too)");
 
 static struct {
 	ssize_t (*pwrite)(int, const void *, size_t, off_t);
@@ -333,6 +347,14 @@ static int faulted_sync(int fd, int (*sync_fn)(int))
 	if (path && take(F_FSYNC)) {
 		errno = EIO;
 		return -1;
+	}
+	uint32_t delay_ms = path && on() ? atomic_load(&ctl->sync_delay_ms) : 0;
+	if (delay_ms) {
+		atomic_fetch_add(&ctl->stalled, 1);
+		struct timespec d = {delay_ms / 1000,
+				     (long)(delay_ms % 1000) * 1000000};
+		while (nanosleep(&d, &d) != 0 && errno == EINTR)
+			;
 	}
 	int rc = sync_fn(fd);
 	if (rc == 0 && path)

@@ -30,8 +30,9 @@ Design
     disk-fsync, disk-short-write, disk-enospc
                        the shim fails the next fsyncs / writes of one
                        node (the node stops itself; healing restarts it);
-    powerloss          kill -9 one node, then drop or tear what it had not
-                       synced, restart;
+    powerloss          stall one node's syncs, kill -9 it inside the
+                       stall, then drop or tear what it had not synced,
+                       restart;
     powerloss-all      the same for every node at once (a power cut of
                        the whole ensemble: what was synced must survive);
     bitflip            stop one node, flip one bit in its log or its
@@ -73,6 +74,12 @@ DEPOSED_LEADER_KINDS = {"pause-leader", "pause-node", "partition-halves",
                         "partition-bridge", "loss",
                         "slow", "clock-jump"}
 DEPOSED_MARGIN_S = 3.0
+# a power cut lands inside a sync: the targets' syncs stall (STALL_MS,
+# longer than any lead) for STALL_LEAD_S while the workload goes on, so
+# whatever a node reported durable before its fdatasync returned is still
+# un-synced when the power goes
+STALL_MS = 5000
+STALL_LEAD_S = (0.2, 0.6)
 PAUSE_S = (cluster.MAX_SESSION_TIMEOUT_S + 0.5,
            cluster.MAX_SESSION_TIMEOUT_S + 2.5)
 
@@ -146,11 +153,13 @@ def _params(rng, kind, voters, total, disk_minority):
         return rng.uniform(0.2, 1.0), {
             "nodes": [rng.choice(disk_minority)],
             "mode": rng.choice(["drop", "torn"]),
-            "seed": rng.randrange(1 << 30)}
+            "seed": rng.randrange(1 << 30),
+            "stall": round(rng.uniform(*STALL_LEAD_S), 2)}
     if kind == "powerloss-all":
         return rng.uniform(0.2, 1.0), {
             "mode": rng.choice(["drop", "torn"]),
-            "seed": rng.randrange(1 << 30)}
+            "seed": rng.randrange(1 << 30),
+            "stall": round(rng.uniform(*STALL_LEAD_S), 2)}
     if kind == "bitflip":
         return rng.uniform(0.2, 1.0), {
             "nodes": [rng.choice(disk_minority)],
@@ -249,7 +258,12 @@ class Nemesis:
         elif kind in ("powerloss", "powerloss-all"):
             if kind == "powerloss-all":
                 fault.targets = list(nodes)
+            for n in fault.targets:
+                self.shim.stall_syncs(n, STALL_MS)
+            time.sleep(fault.params["stall"])
+            stalled = sum(self.shim.stalled(n) for n in fault.targets)
             self.cluster.kill_all(fault.targets)
+            fault.done = "cut inside %d stalled syncs" % stalled
             for n in fault.targets:
                 self.shim.power_loss(n, fault.params["mode"],
                                      fault.params["seed"] + n.myid)

@@ -19,8 +19,10 @@ Design
                        follow take long enough for clients to reach the
                        new leader in between;
     ack_before_fsync   the log acknowledges before fdatasync: a power cut
-                       of the whole ensemble (kill -9 every node, drop what
-                       was not synced, through the fault shim).
+                       of the whole ensemble in the middle of its syncs
+                       (the fault shim stalls every node's syncs, kill -9
+                       every node inside the stall, drop what was not
+                       synced).
   Each test runs the runner with the bug's binary (--stop-on-anomaly) and
   passes only if the run reports at least one anomaly found by a checker
   (not an error of the runner itself); then the normal binary must pass

@@ -1,6 +1,7 @@
 """The fault shim (faultshim.c) and powerloss.py on a probe process: each
-control field injects its fault and counts it, the clock jumps, and the
-journal lets powerloss revert exactly the writes that were not synced.
+control field injects its fault and counts it, syncs stall while told
+to, the clock jumps, and the journal lets powerloss revert exactly the
+writes that were not synced.
 
 Design
   The probe is /usr/bin/python3 run with LD_PRELOAD=the shim and a
@@ -101,6 +102,25 @@ class ShimTest(unittest.TestCase):
         self.assertEqual(self.shim.injected(self.node),
                          {k: 1 for k in diskfaults.FIELDS})
         self.assertEqual(self.data("f"), b"abcdabcdefgh")
+
+    def test_sync_stall_holds_every_sync_until_cleared(self):
+        self.shim.stall_syncs(self.node, 300)
+        out = self.probe(
+            "fd = os.open(D + '/f', os.O_RDWR | os.O_CREAT, 0o644)\n"
+            "os.write(fd, b'x')\n"
+            "t = time.monotonic()\n"
+            "os.fsync(fd)\n"
+            "os.fdatasync(fd)\n"
+            "other = os.open('/tmp', os.O_RDONLY)\n"
+            "os.fsync(other)\n"
+            "print(json.dumps(time.monotonic() - t))\n")
+        self.assertGreaterEqual(out, 0.6)  # two stalled syncs of 300 ms
+        self.assertEqual(self.shim.stalled(self.node), 2)  # not /tmp's
+        self.shim.heal(self.node)
+        self.probe("fd = os.open(D + '/f', os.O_RDWR)\n"
+                   "os.fsync(fd)\n"
+                   "print(json.dumps(0))\n")
+        self.assertEqual(self.shim.stalled(self.node), 2)
 
     WRITES = ("fd = os.open(D + '/f', os.O_RDWR | os.O_CREAT, 0o644)\n"
               "os.pwrite(fd, b'AAAA', 0)\n"
