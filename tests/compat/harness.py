@@ -371,12 +371,16 @@ def close_quietly(client):
 
 
 def wait_for(pred, timeout, step=0.02, what="condition"):
-    """Poll pred() until true or timeout seconds pass; returns its last value."""
+    """Poll pred() until it is true, and return that value; fail the test
+    (AssertionError naming `what`) if timeout seconds pass first."""
     deadline = time.monotonic() + timeout
     while True:
         v = pred()
-        if v or time.monotonic() >= deadline:
+        if v:
             return v
+        if time.monotonic() >= deadline:
+            raise AssertionError("timed out after %s s waiting for %s"
+                                 % (timeout, what))
         time.sleep(step)
 
 

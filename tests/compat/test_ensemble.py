@@ -2,7 +2,10 @@
 five nodes with peerSecret, kazoo clients spread over them, the leader
 killed with SIGKILL under writes, a minority stopped with SIGSTOP, a node
 caught up by DIFF or SNAP, a client moving between nodes with its session,
-equal tree digests at the end, and the tree mounted on every node.
+equal tree digests at the end, and the tree mounted on every node: a
+write or an `.eph` seen through every mount, the `.eph` of a node killed
+with SIGKILL gone everywhere after the session timeout, and `flock` on
+one node's mount excluding (and queueing) `flock` on the others.
 
 Design
   Ensemble builds N harness.Server nodes that share the server.N lines
@@ -21,6 +24,7 @@ Invariants
 """
 
 import os
+import re
 import signal
 import subprocess
 import time
@@ -34,6 +38,9 @@ from kazoo.retry import KazooRetry
 N = 3
 SECRET = "ensemble-secret"
 DEADLINE = 60
+# the mount's sessions ask for maxSessionTimeout (fs_session_timeout),
+# 20 ticks by default
+MOUNT_SESSION_S = 20 * harness.TICK_MS / 1000.0
 
 
 class Ensemble:
@@ -568,6 +575,117 @@ class MountEnsembleTest(unittest.TestCase):
             harness.wait_for(
                 lambda i=i: not os.path.exists(os.path.join(m[i], "svc")),
                 10, what="the ephemeral to vanish")
+
+    def kill_node_of_an_ephemeral(self, a):
+        """An `.eph` made through node a's mount by a process that goes on
+        running: when node a is killed (SIGKILL) it vanishes on the other
+        mounts once its session expires.  Node a comes back (start())."""
+        m = [Ensemble.mnt_path("mount", i) for i in range(N)]
+        others = [i for i in range(N) if i != a]
+        node = self.ens.nodes[a]
+        name = "svc-%d" % (a + 1)
+        p = subprocess.Popen(["bash", "-c", "echo up > %s/%s.eph; "
+                              "exec sleep 120" % (m[a], name)],
+                             start_new_session=True)
+        try:
+            for i in others:
+                self.assertTrue(harness.wait_for(
+                    lambda i=i: os.path.exists(os.path.join(m[i], name)),
+                    10, what="the ephemeral on node %d" % (i + 1)))
+            # node a keeps the session alive past its timeout
+            time.sleep(MOUNT_SESSION_S + 1)
+            for i in others:
+                self.assertTrue(os.path.exists(os.path.join(m[i], name)))
+            killed = time.monotonic()
+            node.kill9()
+            present = [os.path.exists(os.path.join(m[i], name))
+                       for i in others]
+            # (the session timeout after the kill, unless this test was
+            # descheduled for that long)
+            if time.monotonic() - killed < MOUNT_SESSION_S / 2:
+                self.assertEqual(present, [True] * len(others))
+            for i in others:
+                self.assertTrue(harness.wait_for(
+                    lambda i=i: not os.path.exists(os.path.join(m[i], name)),
+                    MOUNT_SESSION_S + 20, what="the ephemeral to expire"))
+            expired = time.monotonic() - killed
+            self.assertIsNone(p.poll())  # its process still runs
+        finally:
+            p.kill()
+            p.wait(10)
+            if not node.alive():
+                # the killed node's mount is stale (ENOTCONN)
+                subprocess.run(["fusermount3", "-uz", m[a]],
+                               capture_output=True, timeout=30)
+                node.start()
+                self.assertTrue(harness.wait_for(
+                    lambda: os.path.ismount(m[a]), 10, what="the mount"))
+        self.assertTrue(harness.wait_for(
+            lambda: not os.path.exists(os.path.join(m[a], name)), 10,
+            what="the restarted node to catch up"))
+        return expired
+
+    def test_ephemeral_of_a_killed_follower_expires_everywhere(self):
+        a = [i for i in range(N) if i != self.ens.leader()][0]
+        print("gone %.2f s after the kill (session timeout %.1f s)"
+              % (self.kill_node_of_an_ephemeral(a), MOUNT_SESSION_S))
+
+    def test_ephemeral_of_a_killed_leader_expires_everywhere(self):
+        # the new leader gives every session a full timeout again
+        a = self.ens.leader()
+        self.assertIsNotNone(a)
+        print("gone %.2f s after the kill (session timeout %.1f s)"
+              % (self.kill_node_of_an_ephemeral(a), MOUNT_SESSION_S))
+
+    def test_flock_excludes_across_nodes(self):
+        # flock -x through node 1's mount: node 2's flock -n fails, node
+        # 3's flock -w waits in the queue and gets the lock at the release
+        m = [Ensemble.mnt_path("mount", i) for i in range(N)]
+        lk = [os.path.join(m[i], "lk") for i in range(N)]
+        with open(lk[0], "w") as f:
+            f.write("")
+
+        def lock_text(i):
+            return subprocess.run(
+                ["getfattr", "--only-values", "-n", "user.zk.lock", lk[i]],
+                capture_output=True, text=True, timeout=30).stdout
+
+        def shown(i, state, p):
+            """node i's mount shows p's flock as held or waiting."""
+            return re.search(r"^%s exclusive \S+:%d " % (state, p.pid),
+                             lock_text(i), re.M) is not None
+
+        def try_lock(i):
+            return subprocess.run(["flock", "-x", "-n", lk[i], "true"],
+                                  timeout=30).returncode
+
+        holder = subprocess.Popen(["flock", "-x", lk[0], "sleep", "120"],
+                                  start_new_session=True)
+        waiter = None
+        try:
+            self.assertTrue(harness.wait_for(
+                lambda: shown(1, "held", holder), 10,
+                what="node 1's flock to hold, seen on node 2"))
+            self.assertEqual(try_lock(1), 1)   # EWOULDBLOCK
+            waiter = subprocess.Popen(["flock", "-x", "-w", "30", lk[2],
+                                       "true"], start_new_session=True)
+            self.assertTrue(harness.wait_for(
+                lambda: shown(0, "waiting", waiter), 10,
+                what="node 3's flock to queue, seen on node 1"))
+            self.assertIsNone(waiter.poll())
+            self.assertEqual(try_lock(1), 1)
+            os.killpg(holder.pid, signal.SIGKILL)   # its close releases
+            holder.wait(10)
+            self.assertEqual(waiter.wait(30), 0)   # got it, ran, released
+            self.assertTrue(harness.wait_for(lambda: try_lock(1) == 0, 10,
+                                             what="the lock to be free"))
+            self.assertTrue(harness.wait_for(lambda: lock_text(2) == "", 10,
+                                             what="no contender left"))
+        finally:
+            for p in (holder, waiter):
+                if p is not None and p.poll() is None:
+                    os.killpg(p.pid, signal.SIGKILL)
+                    p.wait(10)
 
 
 if __name__ == "__main__":
