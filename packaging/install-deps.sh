@@ -8,7 +8,7 @@ build_pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
             libuv1-dev liburcu-dev libfuse3-dev fuse3)
 test_pkgs=(python3 python3-kazoo zookeeper zookeeper-bin libzookeeper-mt-dev
            inotify-tools attr util-linux procps iproute2 iptables
-           default-jre-headless)
+           default-jre-headless libnetfilter-queue-dev)
 
 missing=()
 for p in "${build_pkgs[@]}" "${test_pkgs[@]}"; do

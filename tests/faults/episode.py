@@ -108,7 +108,7 @@ class Episode:
                               base=self.cfg.base)
         self.dir = clu.dir
         nem = nemesis.Nemesis(clu, self.cfg.firewall, self.cfg.shaper,
-                              self.cfg.shim)
+                              self.cfg.shim, self.cfg.delayer)
         rec = recorder.Recorder()
         stop = threading.Event()
         workers, frozen = [], []

@@ -27,6 +27,12 @@ Design
     loss               every pair of nodes loses packets with probability
                        10..40 %;
     slow               a minority of voters behind a slow link (htb);
+    delay              every pair of nodes: each packet held 5..50 ms
+                       plus up to as much again of jitter (zabfs_netdelay
+                       through NFQUEUE);
+    reorder            the same with 0..3 ms of delay and 20..100 ms of
+                       jitter, and some packets not held at all, so
+                       packets overtake each other;
     disk-fsync, disk-short-write, disk-enospc
                        the shim fails the next fsyncs / writes of one
                        node (the node stops itself; healing restarts it);
@@ -60,19 +66,20 @@ import cluster
 PROCESS = ["kill-leader", "kill-node", "kill-minority", "kill-all",
            "pause-leader", "pause-node"]
 NETWORK = ["partition-halves", "partition-leader", "partition-bridge",
-           "partition-leader-slow", "loss", "slow"]
+           "partition-leader-slow", "loss", "slow", "delay", "reorder"]
 DISK = ["disk-fsync", "disk-short-write", "disk-enospc", "powerloss",
         "powerloss-all", "bitflip", "clock-jump"]
 ALL = PROCESS + NETWORK + DISK
 NEEDS_SHIM = set(DISK)
 NEEDS_ROOT_NET = set(NETWORK)
+NEEDS_NETDELAY = {"delay", "reorder"}
 # kinds that can leave a deposed leader answering: during them and for
 # DEPOSED_MARGIN_S after their heal a synced read may legitimately be
 # stale on the nodes deposed_nodes() names (checkers.check_sync_reads)
 DEPOSED_LEADER_KINDS = {"pause-leader", "pause-node", "partition-halves",
                         "partition-leader", "partition-leader-slow",
                         "partition-bridge", "loss",
-                        "slow", "clock-jump"}
+                        "slow", "delay", "reorder", "clock-jump"}
 DEPOSED_MARGIN_S = 3.0
 # a power cut lands inside a sync: the targets' syncs stall (STALL_MS,
 # longer than any lead) for STALL_LEAD_S while the workload goes on, so
@@ -141,6 +148,15 @@ def _params(rng, kind, voters, total, disk_minority):
         return hold, {"p": round(rng.uniform(0.1, 0.4), 2)}
     if kind == "partition-leader-slow":
         return hold, {"rate": rng.choice(["50kbit", "100kbit", "200kbit"])}
+    if kind == "delay":
+        delay = rng.randint(5, 50)
+        return hold, {"delay_ms": delay, "jitter_ms": rng.randint(0, delay),
+                      "reorder": 0.0, "seed": rng.randrange(1 << 30)}
+    if kind == "reorder":
+        return hold, {"delay_ms": rng.randint(0, 3),
+                      "jitter_ms": rng.randint(20, 100),
+                      "reorder": rng.choice([0.0, 0.1, 0.25]),
+                      "seed": rng.randrange(1 << 30)}
     if kind == "slow":
         return hold, {"nodes": sorted(rng.sample(range(voters),
                                                  max(1, minority))),
@@ -174,11 +190,12 @@ def _params(rng, kind, voters, total, disk_minority):
 class Nemesis:
     """Injects and heals Faults on one cluster."""
 
-    def __init__(self, clu, firewall, shaper, shim):
+    def __init__(self, clu, firewall, shaper, shim, delayer=None):
         self.cluster = clu
         self.firewall = firewall
         self.shaper = shaper
         self.shim = shim
+        self.delayer = delayer
         self.counts = {}
         self.notes = []  # what healing had to do (wipes), for the report
         self.crashes = []  # nodes that exited on their own, with logs
@@ -249,6 +266,15 @@ class Nemesis:
         elif kind == "slow":
             self.shaper.slow([n.host for n in fault.targets],
                              fault.params["rate"], 20)
+        elif kind in NEEDS_NETDELAY:
+            p = fault.params
+            self.delayer.start(p["delay_ms"], p["jitter_ms"], p["reorder"],
+                               p["seed"])
+            for a in nodes:
+                for b in nodes:
+                    if a is not b:
+                        self.firewall.delay(a.host, b.host,
+                                            self.delayer.queue)
         elif kind in ("disk-fsync", "disk-short-write", "disk-enospc"):
             field = {"disk-fsync": "fail_fsync",
                      "disk-short-write": "short_write",
@@ -295,8 +321,15 @@ class Nemesis:
             for n in targets:
                 n.resume()
         elif kind in NETWORK:
-            self.firewall.heal()
-            self.shaper.heal()
+            try:
+                self.firewall.heal()
+                self.shaper.heal()
+            finally:
+                if self.delayer is not None:
+                    self.delayer.stop()
+                    if kind in NEEDS_NETDELAY:
+                        fault.done = self.delayer.last.replace(
+                            "netdelay: ", "")
         elif kind in NEEDS_SHIM:
             for n in targets:
                 if kind.startswith("disk-"):
@@ -309,6 +342,8 @@ class Nemesis:
     def heal_all(self, restart=True):
         """Undoes every fault; restarts dead nodes unless not restart (the
         episode is over)."""
+        if self.delayer is not None:
+            self.delayer.stop()
         for n in self.cluster.nodes:
             n.resume()
             if self.shim is not None:

@@ -12,9 +12,11 @@ Design
   --nodes, --observers, --faults and --duration) reruns exactly that
   episode's schedule.
 
-  Root-only faults (partitions, loss and slow links: iptables and tc) and
-  shim faults (disk and clock: libzabfs_faultshim.so and powerloss next
-  to --bin, or --shim-dir) are used when available; with the default
+  Root-only faults (partitions, loss and slow links: iptables and tc;
+  delay and reordering: iptables and zabfs_netdelay), shim faults (disk
+  and clock: libzabfs_faultshim.so and powerloss) are used when
+  available (the built tools are looked for next to --bin, or in
+  --shim-dir); with the default
   --faults all, unavailable kinds are left out and the run says so, while
   asking for one explicitly is an error.
 
@@ -27,8 +29,8 @@ Design
 Invariants
   1. Every episode is bounded by --deadline seconds (the watchdog kills
      the ensemble; the episode is then an anomaly "stuck").
-  2. The firewall chain and the shaper are removed when the run ends, on
-     success, failure or interruption.
+  2. The firewall chain, the shaper and the netdelay process are removed
+     when the run ends, on success, failure or interruption.
 """
 
 import argparse
@@ -73,8 +75,9 @@ def parse_args(argv):
     p.add_argument("--bin", default=os.path.join(HERE, "..", "..",
                                                  "build-run", "zabfs"))
     p.add_argument("--shim-dir", default=None,
-                   help="build directory holding libzabfs_faultshim.so and"
-                   " powerloss (default: the one of --bin)")
+                   help="build directory holding libzabfs_faultshim.so,"
+                   " powerloss and zabfs_netdelay (default: the one of"
+                   " --bin)")
     p.add_argument("--net", default="127.0.0",
                    help="first three octets of the node addresses")
     p.add_argument("--base", type=int, default=10,
@@ -110,8 +113,10 @@ class Config:
         unknown = [k for k in wanted if k not in nemesis.ALL]
         if unknown:
             raise SystemExit("unknown fault kinds: %s" % ", ".join(unknown))
-        self.shim = diskfaults.Shim.found(
-            args.shim_dir or os.path.dirname(self.binary))
+        tools = args.shim_dir or os.path.dirname(self.binary)
+        self.shim = diskfaults.Shim.found(tools)
+        self.delayer = netfaults.Delayer.found(
+            tools, netfaults.queue_for(args.net, args.base))
         no_net = netfaults.available() if os.geteuid() == 0 else "not root"
         self.kinds = []
         for k in wanted:
@@ -120,6 +125,9 @@ class Config:
                 why = "no fault shim built (target zabfs_faultshim)"
             elif k in nemesis.NEEDS_ROOT_NET and no_net:
                 why = no_net
+            elif k in nemesis.NEEDS_NETDELAY and self.delayer is None:
+                why = "no netdelay built (target zabfs_netdelay, needs" \
+                    " libnetfilter-queue-dev)"
             if why and args.faults != "all":
                 raise SystemExit("fault %s cannot run: %s" % (k, why))
             if why:
@@ -134,6 +142,8 @@ class Config:
         self.shaper = None if no_net else netfaults.Shaper()
 
     def close(self):
+        if self.delayer is not None:
+            self.delayer.stop(check=False)
         if self.shaper is not None:
             self.shaper.heal()
         if self.firewall is not None:
