@@ -92,6 +92,14 @@ void sessions_touch_all(struct sessions *ss, uint64_t now_ms)
 		session_touch(HMAP_CONTAINER(n, struct session, node), now_ms);
 }
 
+void sessions_cancel_closes(struct sessions *ss)
+{
+	size_t bucket = 0;
+	for (struct hmap_node *n = hmap_next(&ss->map, &bucket, NULL); n;
+	     n = hmap_next(&ss->map, &bucket, n))
+		HMAP_CONTAINER(n, struct session, node)->closing = false;
+}
+
 struct session *sessions_adopt(struct sessions *ss, int64_t id,
 			       int32_t timeout_ms, const uint8_t passwd[16],
 			       uint64_t now_ms)

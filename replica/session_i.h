@@ -12,8 +12,9 @@
  *   closeSession for each committed session past its deadline.
  *
  * Invariants
- *   1. closing is set when a closeSession has been prepped; no write of the
- *      session is accepted after that.
+ *   1. closing is set when a closeSession has been prepped, and cleared at
+ *      a change of role, when that proposal's fate is the new epoch's; no
+ *      write of the session is accepted while it is set.
  *   2. conn is the connection currently attached, or NULL; a connection
  *      points back through conn->session.
  */
@@ -55,6 +56,10 @@ struct session *sessions_create(struct sessions *ss, int32_t timeout_ms,
 				uint64_t now_ms);
 /* Every session's deadline a full timeout from now (a new leader). */
 void sessions_touch_all(struct sessions *ss, uint64_t now_ms);
+/* No session is closing any more: at a change of role (a new epoch), every
+ * closeSession prepped before either committed in the sync, and so is
+ * applied, or was dropped with its epoch and will never be. */
+void sessions_cancel_closes(struct sessions *ss);
 /* The leader's copy of a session another node made (forward.c): id and
  * password as given, not yet committed.  NULL: id 0 or known, no memory. */
 struct session *sessions_adopt(struct sessions *ss, int64_t id,

@@ -111,6 +111,10 @@ static void role(struct server *srv, const struct zab_action *a)
 {
 	bool was_serving = srv->serving;
 	srv->leading = a->role == ZAB_LEADING;
+	/* a close prepped in the last epoch commits in the sync or never: a
+	 * leader paused past its sessions' timeouts that prepped closes for
+	 * all of them must not keep them closing, unexpirable, forever */
+	sessions_cancel_closes(&srv->sessions);
 	__atomic_store_n(&srv->serving, a->role != ZAB_LOOKING,
 			 __ATOMIC_RELEASE);
 	if (srv->leading) {
