@@ -209,15 +209,7 @@ void forward_touch(struct server *srv)
 		return;
 	struct jute_writer ids;
 	jute_writer_init(&ids, 256);
-	size_t bucket = 0;
-	for (struct hmap_node *n = hmap_next(&srv->sessions.map, &bucket, NULL);
-	     n; n = hmap_next(&srv->sessions.map, &bucket, n)) {
-		struct session *s = HMAP_CONTAINER(n, struct session, node);
-		/* heard from since the last TOUCH; the mount's never ping */
-		if (s->committed && s->conn && (s->heard || s->local))
-			jute_put_long(&ids, s->id);
-		s->heard = false;
-	}
+	sessions_take_heard(&srv->sessions, &ids);
 	if (ids.len) {
 		struct peer_msg m = {.type = PEER_TOUCH};
 		m.u.touch.ids = zk_bytes_of(ids.buf, ids.len);
@@ -332,13 +324,7 @@ void forward_on_session(struct server *srv, int32_t from,
 
 void forward_on_touch(struct server *srv, const struct peer_touch *m)
 {
-	uint64_t now = server_now_ms();
-	for (int32_t at = 0; at + 8 <= m->ids.len; at += 8) {
-		struct session *s = sessions_find(&srv->sessions,
-						  load_i64(m->ids.p + at));
-		if (s)
-			session_touch(s, now);
-	}
+	sessions_touch_ids(&srv->sessions, m->ids, server_now_ms());
 }
 
 void forward_deliver(struct conn *c)

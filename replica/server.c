@@ -215,26 +215,17 @@ static void on_check(uv_check_t *h)
 	conn_flush_all(h->data);
 }
 
-static void expire_sessions(struct server *srv, uint64_t now)
+/* Closes an expired session's connection and proposes its closeSession. */
+static void expire_session(void *arg, struct session *s)
 {
-	size_t bucket = 0;
-	const struct hmap *m = &srv->sessions.map;
-	struct hmap_node *n = hmap_next(m, &bucket, NULL);
-	while (n) {
-		struct hmap_node *next = hmap_next(m, &bucket, n);
-		struct session *s = HMAP_CONTAINER(n, struct session, node);
-		if (s->committed && !s->closing && !s->local &&
-		    s->expire_ms < now) {
-			if (s->conn) {
-				struct conn *c = s->conn;
-				c->session = NULL;
-				s->conn = NULL;
-				conn_close(c);
-			}
-			prep_close_session(srv, s, NULL, NULL);
-		}
-		n = next;
+	struct server *srv = arg;
+	if (s->conn) {
+		struct conn *c = s->conn;
+		c->session = NULL;
+		s->conn = NULL;
+		conn_close(c);
 	}
+	prep_close_session(srv, s, NULL, NULL);
 }
 
 static void on_tick(uv_timer_t *t)
@@ -250,7 +241,7 @@ static void on_tick(uv_timer_t *t)
 	forward_touch(srv);
 	if (!srv->leading)
 		return; /* sessions, containers and TTLs are the leader's */
-	expire_sessions(srv, now);
+	sessions_expired(&srv->sessions, now, expire_session, srv);
 	if (now - srv->last_container_check_ms >=
 	    (uint64_t)srv->cfg->container_check_ms) {
 		srv->last_container_check_ms = now;

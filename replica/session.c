@@ -146,6 +146,45 @@ struct conn *sessions_apply_close(struct sessions *ss, int64_t id)
 	return c;
 }
 
+void sessions_expired(struct sessions *ss, uint64_t now_ms,
+		      void (*fn)(void *arg, struct session *s), void *arg)
+{
+	size_t bucket = 0;
+	struct hmap_node *n = hmap_next(&ss->map, &bucket, NULL);
+	while (n) {
+		struct hmap_node *next = hmap_next(&ss->map, &bucket, n);
+		struct session *s = HMAP_CONTAINER(n, struct session, node);
+		if (s->committed && !s->closing && !s->local &&
+		    s->expire_ms < now_ms)
+			fn(arg, s);
+		n = next;
+	}
+}
+
+void sessions_take_heard(struct sessions *ss, struct jute_writer *ids)
+{
+	size_t bucket = 0;
+	for (struct hmap_node *n = hmap_next(&ss->map, &bucket, NULL); n;
+	     n = hmap_next(&ss->map, &bucket, n)) {
+		struct session *s = HMAP_CONTAINER(n, struct session, node);
+		if (s->committed && s->conn && (s->heard || s->local))
+			jute_put_long(ids, s->id);
+		s->heard = false;
+	}
+}
+
+void sessions_touch_ids(struct sessions *ss, struct zk_bytes ids,
+			uint64_t now_ms)
+{
+	struct jute_reader r;
+	jute_reader_init(&r, ids.p, ids.len > 0 ? (size_t)ids.len : 0);
+	while (jute_reader_left(&r) >= 8) {
+		struct session *s = sessions_find(ss, jute_get_long(&r));
+		if (s)
+			session_touch(s, now_ms);
+	}
+}
+
 void sessions_encode(const struct sessions *ss, struct jute_writer *w)
 {
 	jute_put_int(w, (int32_t)ss->n_committed);

@@ -8,8 +8,10 @@
  *   the moment its id is handed out (committed == false until the
  *   createSession transaction is applied) until its closeSession transaction
  *   is applied.  Expiry is a deadline on the monotonic clock, pushed forward
- *   by every packet of the session's connection; the ticker proposes a
- *   closeSession for each committed session past its deadline.
+ *   by every packet of the session's connection; the leader's ticker proposes
+ *   a closeSession for each committed session past its deadline, and a
+ *   follower or observer reports the sessions it heard from to its leader
+ *   (TOUCH), which pushes their deadlines there.
  *
  * Invariants
  *   1. closing is set when a closeSession has been prepped, and cleared at
@@ -75,6 +77,22 @@ static inline void session_touch(struct session *s, uint64_t now_ms)
 	s->expire_ms = now_ms + (uint64_t)s->timeout_ms;
 	s->heard = true;
 }
+/* The liveness policy, shared by the node (server.c, forward.c) and the
+ * simulator (tests/sim):
+ * sessions_expired calls fn for each session the leader's ticker expires:
+ * committed, not closing, not local, its deadline before now.  fn may
+ * remove that session from the table, no other. */
+void sessions_expired(struct sessions *ss, uint64_t now_ms,
+		      void (*fn)(void *arg, struct session *s), void *arg);
+/* What a follower's TOUCH tells its leader: puts the id (a long) of each
+ * committed session with a connection that was heard from since the last
+ * call, or is local (the mount's never ping), into ids; after it no
+ * session is heard. */
+void sessions_take_heard(struct sessions *ss, struct jute_writer *ids);
+/* The leader's side of a TOUCH: touches each session of ids (longs) that
+ * it knows. */
+void sessions_touch_ids(struct sessions *ss, struct zk_bytes ids,
+			uint64_t now_ms);
 /* The committed sessions, for snapshots: encode / decode. */
 void sessions_encode(const struct sessions *ss, struct jute_writer *w);
 int sessions_decode(struct sessions *ss, const uint8_t *buf, size_t len,

@@ -7,8 +7,11 @@
  *   Events sit in a binary heap ordered by (time, seq); seq makes equal
  *   times pop in the order they were pushed, so a run is a pure function
  *   of the seed and the script.  An event for a node carries the node's
- *   incarnation; one from before a crash or a restart is dropped.  After
- *   every event the safety invariants are checked (sim_check.c).
+ *   incarnation; one from before a crash or a restart is dropped (a
+ *   client's ping is no node's).  After every event the invariants are
+ *   checked (sim_check.c, sim_check_sessions.c); a session ticker's only
+ *   checked changes come with the closeSession it proposes, checked
+ *   there.
  *
  *   The core's contract is kept exactly: every queued action is executed
  *   (in order) before the next event reaches that core; durability events
@@ -156,6 +159,9 @@ struct sim *sim_new(const struct sim_config *cfg)
 void sim_free(struct sim *s)
 {
 	for (size_t i = 0; i < s->n; i++) {
+		if (s->nodes[i].up)
+			sessions_destroy(&s->nodes[i].sessions);
+		sim_implied_free(&s->nodes[i].implied);
 		zab_free(s->nodes[i].core);
 		sim_disk_free(&s->nodes[i]);
 	}
@@ -276,6 +282,7 @@ static void boot_core(struct sim *s, int node)
 	nd->inc++;
 	nd->role = ZAB_LOOKING;
 	nd->tick_at = 0;
+	sim_sessions_boot(s, node);
 	sim_trace(s, "node %d: start, log to 0x%llx, committed 0x%llx", node,
 		  (unsigned long long)zab_last_zxid(nd->core),
 		  (unsigned long long)boot.committed);
@@ -321,6 +328,7 @@ void sim_crash(struct sim *s, int node)
 	nd->up = false;
 	nd->inc++;
 	nd->role = ZAB_LOOKING;
+	sim_sessions_crash(s, node);
 	sim_disk_crash(nd);
 	/* its streams close: the others' transports report it down */
 	for (size_t i = 0; i < s->n; i++) {
@@ -350,13 +358,16 @@ static void send_snapshot(struct sim *s, int node, const struct zab_action *a)
 			 (unsigned long long)at);
 		return;
 	}
-	struct jute_writer w;
+	struct jute_writer w, table;
 	jute_writer_init(&w, 0);
-	sim_snap_encode(&w, &nd->applied);
+	jute_writer_init(&table, 0);
+	sessions_encode(&nd->sessions, &table);
+	sim_snap_encode(&w, &nd->applied, zk_bytes_of(table.buf, table.len));
 	struct peer_msg m = {.type = PEER_SNAP};
 	m.u.snap = (struct peer_snap){a->epoch, a->zxid,
 				      zk_bytes_of(w.buf, w.len)};
 	sim_net_send(s, node, a->peer, &m);
+	jute_writer_free(&table);
 	jute_writer_free(&w);
 }
 
@@ -365,7 +376,8 @@ static void install_snapshot(struct sim *s, int node,
 {
 	struct sim_node *nd = &s->nodes[node];
 	struct sim_txns snap = {0};
-	bool ok = sim_snap_decode(a->txn.data, &snap);
+	struct zk_bytes table;
+	bool ok = sim_snap_decode(a->txn.data, &snap, &table);
 	int64_t last = snap.n ? snap.v[snap.n - 1].zxid : 0;
 	if (!ok || last != a->txn.zxid) {
 		sim_fail(s, "node %d: snapshot at 0x%llx ends at 0x%llx",
@@ -374,6 +386,7 @@ static void install_snapshot(struct sim *s, int node,
 	} else {
 		sim_disk_install(s, node, a->txn.zxid, &snap);
 		sim_txns_copy(&nd->applied, &snap);
+		sim_sessions_install(s, node, table);
 		sim_check_applied(s, node);
 	}
 	sim_txns_clear(&snap);
@@ -386,11 +399,13 @@ static void note_role(struct sim *s, int node, const struct zab_action *a)
 	sim_trace(s, "node %d: role %d leader %llu epoch %u (%s)", node,
 		  (int)a->role, (unsigned long long)a->leader, a->epoch,
 		  zab_reason(nd->core));
+	int old_role = nd->role;
 	nd->role = (int)a->role;
 	nd->leader = a->leader;
 	nd->epoch = a->epoch;
 	if (a->role == ZAB_LEADING)
 		sim_check_leading(s, node);
+	sim_sessions_role(s, node, old_role);
 }
 
 static void execute(struct sim *s, int node, const struct zab_action *a)
@@ -491,6 +506,11 @@ static void step(struct sim *s)
 {
 	struct sim_event ev = pop(s);
 	s->now = ev.time;
+	if (ev.kind == SIM_EV_PING) {
+		sim_client_ping(s, ev.client);
+		sim_check_step(s);
+		return;
+	}
 	struct sim_node *nd = &s->nodes[ev.node];
 	if (!nd->up || ev.inc != nd->inc) {
 		free(ev.bytes);
@@ -511,6 +531,12 @@ static void step(struct sim *s)
 	case SIM_EV_EPOCH:
 		epoch_written(s, &ev);
 		break;
+	case SIM_EV_TICKER: /* not the core's; a close it proposes is
+			     * checked by sim_propose_txn */
+		sim_sessions_tick(s, ev.node);
+		return;
+	case SIM_EV_PING: /* not a node's: above */
+		return;
 	}
 	sim_drain(s, ev.node); /* actions may point into ev.bytes */
 	free(ev.bytes);
@@ -542,15 +568,13 @@ void sim_run_for(struct sim *s, uint64_t ms)
 
 /* --- clients and queries --- */
 
-int sim_propose(struct sim *s, int node, int64_t *zxid)
+int sim_propose_txn(struct sim *s, int node, const void *p, size_t len,
+		    int64_t *zxid)
 {
 	struct sim_node *nd = &s->nodes[node];
 	if (!nd->up || s->failed)
 		return ZK_NOTLEADER;
-	char txt[32];
-	int len = snprintf(txt, sizeof(txt), "txn-%llu",
-			   (unsigned long long)++s->next_txn);
-	int rc = zab_propose(nd->core, txt, (size_t)len, zxid);
+	int rc = zab_propose(nd->core, p, len, zxid);
 	uint64_t inflight = sim_image_len(&nd->vol) - nd->applied.n + !rc;
 	if (inflight > s->max_inflight)
 		s->max_inflight = inflight;
@@ -559,6 +583,14 @@ int sim_propose(struct sim *s, int node, int64_t *zxid)
 		schedule_tick(s, node);
 	sim_check_step(s);
 	return rc;
+}
+
+int sim_propose(struct sim *s, int node, int64_t *zxid)
+{
+	char txt[32];
+	int len = snprintf(txt, sizeof(txt), "txn-%llu",
+			   (unsigned long long)++s->next_txn);
+	return sim_propose_txn(s, node, txt, (size_t)len, zxid);
 }
 
 int sim_leader(const struct sim *s)
@@ -571,6 +603,18 @@ int sim_leader(const struct sim *s)
 			best = (int)i;
 	}
 	return best;
+}
+
+int sim_settled(const struct sim *s)
+{
+	int l = sim_leader(s);
+	for (size_t i = 0; l >= 0 && i < s->n; i++) {
+		const struct sim_node *nd = &s->nodes[i];
+		if (nd->up && (nd->role == ZAB_LOOKING ||
+			       nd->epoch != s->nodes[l].epoch))
+			return -1;
+	}
+	return l;
 }
 
 int sim_role(const struct sim *s, int node)

@@ -13,8 +13,18 @@
  *   then observers); node i has server id i + 1.  A node starts down with
  *   an empty disk; sim_start() boots it from its disk.
  *
- *   The node's "state machine" is the list of the txns it applied; a SNAP
- *   carries that list.  Txns are unique byte strings made by sim_propose.
+ *   The node's "state machine" is the list of the txns it applied, and
+ *   the real session table (replica/session.c) those txns make; a SNAP
+ *   carries both.  Txns are unique byte strings: plain ones made by
+ *   sim_propose, createSession and closeSession ones made for clients.
+ *
+ *   Clients (sim_client_*) each own a session and are attached to a node;
+ *   while alive a client pings its node every timeout / 3 (a touch there,
+ *   if the node is up and serving).  Nodes run the production policy of
+ *   session_i.h: a follower or observer reports the sessions it heard
+ *   from to its leader every tick / 2 (TOUCH, through the simulated
+ *   network), a new leader gives every session a full timeout, and the
+ *   leader proposes closeSession for each session past its deadline.
  *
  * Invariants checked after every step (sim_check.c), a failure recorded
  * in sim->violation and every later call a no-op:
@@ -28,6 +38,20 @@
  *      TRUNC or a SNAP).
  *   4. A node never truncates below what it applied; a snapshot is always
  *      made at the sender's commit point.
+ *   5. Each up node's session table holds, committed, exactly the
+ *      sessions that the createSession and closeSession txns it applied
+ *      leave, with their timeouts and passwords (also after a SNAP, whose
+ *      table comes from the sender's).
+ *   6. A leader never expires a session (its ticker closes the client's
+ *      connection and proposes closeSession) within a full timeout of
+ *      becoming leader, nor while the session's client is alive and
+ *      pinged, within the last timeout, a node that since that ping has
+ *      been up and serving this leader (or is it), on its side of any
+ *      partition, on a network without loss, its TOUCHes not dropped: so
+ *      the ping's TOUCH reached the leader (by tick / 2 and the longest
+ *      delay) before the leader decided.
+ * Liveness (sim_check_liveness, sim_check_expiry) is checked when a test
+ * asks, after healing everything.
  */
 #ifndef ZABFS_SIM_H
 #define ZABFS_SIM_H
@@ -109,6 +133,8 @@ void sim_crash_on_send(struct sim *s, int node, int type);
 
 /* The established leader with the highest epoch, or -1. */
 int sim_leader(const struct sim *s);
+/* That leader if every up node serves it (synced in its epoch), or -1. */
+int sim_settled(const struct sim *s);
 int sim_role(const struct sim *s, int node); /* enum zab_role */
 uint32_t sim_epoch(const struct sim *s, int node);
 /* Proposes a fresh txn on node; 0 and its zxid, or the core's error. */
@@ -128,5 +154,27 @@ size_t sim_history_len(const struct sim *s);
  * established leader that commits a fresh txn on every node within ms.
  * False (and a violation) if not. */
 bool sim_check_liveness(struct sim *s, uint64_t ms);
+
+/* Clients and their sessions (sim_sessions.c).  A new client is attached
+ * to node; its createSession (with this timeout) is proposed on the
+ * established leader.  The client's number, or -1: no leader, it refused,
+ * or SIM_MAX_CLIENTS are made. */
+int sim_client_new(struct sim *s, int node, int32_t timeout_ms);
+/* The client stops pinging; its connection closes. */
+void sim_client_crash(struct sim *s, int client);
+/* The client reattaches to node (as a ZooKeeper client that lost its
+ * node's connection), which touches its session there if it can. */
+void sim_client_move(struct sim *s, int client, int node);
+size_t sim_clients(const struct sim *s);
+/* Whether node's table holds the client's session, committed. */
+bool sim_session_on(const struct sim *s, int node, int client);
+/* Whether the client's closeSession was committed (it expired). */
+bool sim_session_closed(const struct sim *s, int client);
+/* Liveness of expiry: heals the network, starts every node, and needs
+ * every crashed client's session gone from the tables of the leader and
+ * of every node serving it within its timeout and a slack of a few ticks
+ * from the moment a leader is established (within ms in all).  False
+ * (and a violation) if not. */
+bool sim_check_expiry(struct sim *s, uint64_t ms);
 
 #endif

@@ -12,7 +12,7 @@
  *   dur_match: how far its durable history (snapshot ++ log) agrees with
  *   hist, extended lazily and reset when a flush truncates or installs.
  *
- * Invariants: sim.h, 1 to 4.
+ * Invariants: sim.h, 1 to 4 (5 and 6: sim_check_sessions.c).
  */
 #include <stdlib.h>
 
@@ -35,6 +35,8 @@ static size_t dur_match(struct sim *s, struct sim_node *nd)
 
 void sim_check_step(struct sim *s)
 {
+	if (!s->failed)
+		sim_check_sessions(s);
 	if (s->failed || s->hist.n == 0)
 		return;
 	size_t m[SIM_MAX_NODES], n = 0;
@@ -82,7 +84,8 @@ void sim_apply(struct sim *s, int node, int64_t zxid)
 				 (unsigned long long)s->hist.v[k].zxid);
 			return;
 		}
-		if (k == s->hist.n) {
+		bool first = k == s->hist.n;
+		if (first) {
 			size_t h = holders(s, t, k);
 			if (h < quorum(s)) {
 				sim_fail(s, "node %d applies 0x%llx, durable "
@@ -99,6 +102,7 @@ void sim_apply(struct sim *s, int node, int64_t zxid)
 			return;
 		}
 		sim_txns_push(&nd->applied, t->zxid, t->data, t->len);
+		sim_sessions_apply(s, node, t, first);
 		k++;
 	}
 	if (!s->failed && (k == 0 || nd->applied.v[k - 1].zxid != zxid))
@@ -154,7 +158,7 @@ static bool everywhere(const struct sim *s, int64_t zxid)
 	return true;
 }
 
-bool sim_check_liveness(struct sim *s, uint64_t ms)
+void sim_calm(struct sim *s)
 {
 	struct sim_net_faults calm = {.delay_min_ms = s->cfg.net.delay_min_ms,
 				      .delay_max_ms = s->cfg.net.delay_max_ms};
@@ -163,6 +167,11 @@ bool sim_check_liveness(struct sim *s, uint64_t ms)
 	for (size_t i = 0; i < s->n; i++)
 		s->nodes[i].drop_type = s->nodes[i].crash_on_send = -1;
 	sim_start_all(s);
+}
+
+bool sim_check_liveness(struct sim *s, uint64_t ms)
+{
+	sim_calm(s);
 	uint64_t end = s->now + ms, asked_at = 0;
 	int64_t want = 0;
 	int asked = -1;

@@ -198,16 +198,19 @@ void sim_disk_free(struct sim_node *nd)
 	txns_free(&nd->applied);
 }
 
-void sim_snap_encode(struct jute_writer *w, const struct sim_txns *t)
+void sim_snap_encode(struct jute_writer *w, const struct sim_txns *t,
+		     struct zk_bytes sessions)
 {
 	jute_put_int(w, (int32_t)t->n);
 	for (size_t i = 0; i < t->n; i++) {
 		jute_put_long(w, t->v[i].zxid);
 		jute_put_buffer(w, zk_bytes_of(t->v[i].data, t->v[i].len));
 	}
+	jute_put_buffer(w, sessions);
 }
 
-bool sim_snap_decode(struct zk_bytes b, struct sim_txns *out)
+bool sim_snap_decode(struct zk_bytes b, struct sim_txns *out,
+		     struct zk_bytes *sessions)
 {
 	struct jute_reader r;
 	jute_reader_init(&r, b.p, (size_t)b.len);
@@ -219,5 +222,7 @@ bool sim_snap_decode(struct zk_bytes b, struct sim_txns *out)
 		if (jute_reader_ok(&r) && d.len >= 0)
 			sim_txns_push(out, zxid, d.p, (size_t)d.len);
 	}
-	return jute_reader_done(&r) && n >= 0 && out->n == (size_t)n;
+	*sessions = jute_get_buffer(&r);
+	return jute_reader_done(&r) && n >= 0 && out->n == (size_t)n &&
+	       sessions->len >= 0;
 }

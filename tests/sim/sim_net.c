@@ -88,6 +88,10 @@ void sim_net_deliver(struct sim *s, struct sim_event *ev)
 	}
 	if ((size_t)m.type <= PEER_VOTE)
 		dst->received[m.type]++;
+	if (m.type == PEER_TOUCH) { /* the request path's, not the core's */
+		sim_sessions_touch(s, ev->node, &m.u.touch);
+		return;
+	}
 	if (m.type == PEER_VOTE)
 		sim_trace(s, "%d -> %d VOTE state %u leader %lld zxid 0x%llx "
 			  "round %lld epoch %u", ev->from, ev->node,
@@ -123,21 +127,25 @@ void sim_partition(struct sim *s, const int *group)
 {
 	for (size_t i = 0; i < s->n; i++)
 		s->group[i] = group[i];
+	s->net_gen++;
 }
 
 void sim_heal(struct sim *s)
 {
 	memset(s->group, 0, sizeof(s->group));
+	s->net_gen++;
 }
 
 void sim_set_faults(struct sim *s, const struct sim_net_faults *f)
 {
 	s->cfg.net = *f;
+	s->net_gen++;
 }
 
 void sim_drop_type(struct sim *s, int from, int type)
 {
 	s->nodes[from].drop_type = type;
+	s->net_gen++;
 }
 
 void sim_crash_on_send(struct sim *s, int node, int type)

@@ -3,9 +3,11 @@
  * random ensembles (3 or 5 voters, sometimes an observer), random DIFF
  * windows, network faults (loss, duplication, reordering, delays,
  * partitions), crashes that lose un-flushed data, restarts, and clients
- * proposing on whoever leads.  Safety is checked after every step by the
- * simulator; after the chaos every fault heals and a fresh txn must
- * commit on every node (liveness).
+ * proposing on whoever leads; in some runs, clients with sessions that
+ * crash and move between nodes.  Safety is checked after every step by
+ * the simulator; after the chaos every fault heals, a fresh txn must
+ * commit on every node, and every crashed client's session must expire
+ * everywhere (liveness).
  *
  *   test_sim_random [--seed N] [--runs N] [--verbose] [--trace]
  *
@@ -51,6 +53,20 @@ static void propose_some(struct sim *s)
 		sim_propose(s, node, &zxid);
 }
 
+/* A new client, a client crash or a client's move to another node. */
+static void client_some(struct sim *s)
+{
+	size_t n = sim_clients(s);
+	uint64_t r = pick(s, 10);
+	int node = (int)pick(s, sim_size(s));
+	if (r < 4 || n == 0)
+		sim_client_new(s, node, 300 + (int32_t)pick(s, 1200));
+	else if (r < 7)
+		sim_client_crash(s, (int)pick(s, n));
+	else
+		sim_client_move(s, (int)pick(s, n), node);
+}
+
 /* One schedule; returns the violation or NULL.  *sim_ms gets the
  * simulated time the run took. */
 static bool trace;
@@ -66,6 +82,7 @@ static bool run_one(uint64_t seed, bool verbose, uint64_t *sim_ms)
 	c.diff_window = 2 + pick(p, 40);
 	c.trace = trace;
 	uint64_t chaos_ms = 3000 + pick(p, 9000);
+	bool clients = pick(p, 3) == 0;
 	sim_free(p);
 
 	struct sim *s = sim_new(&c);
@@ -94,17 +111,21 @@ static bool run_one(uint64_t seed, bool verbose, uint64_t *sim_ms)
 			random_faults(s, &f);
 			sim_set_faults(s, &f);
 		}
+		if (clients && pick(s, 3) == 0)
+			client_some(s);
 	}
 	sim_check_liveness(s, 30000);
+	sim_check_expiry(s, 30000);
 	const char *v = sim_violation(s);
 	if (v)
 		printf("FAIL seed %llu (%zu voters, %zu observers): %s\n",
 		       (unsigned long long)seed, voters, observers, v);
 	else if (verbose)
-		printf("ok seed %llu: %zu voters, %zu observers, %zu txns "
-		       "committed, %llu ms simulated\n",
+		printf("ok seed %llu: %zu voters, %zu observers, %zu clients, "
+		       "%zu txns committed, %llu ms simulated\n",
 		       (unsigned long long)seed, voters, observers,
-		       sim_history_len(s), (unsigned long long)sim_now(s));
+		       sim_clients(s), sim_history_len(s),
+		       (unsigned long long)sim_now(s));
 	*sim_ms = sim_now(s);
 	sim_free(s);
 	return v == NULL;

@@ -23,15 +23,7 @@ static struct sim *boot(size_t voters, size_t observers, uint64_t seed)
 static bool settled(struct sim *s, void *arg)
 {
 	(void)arg;
-	int l = sim_leader(s);
-	if (l < 0)
-		return false;
-	for (size_t i = 0; i < sim_size(s); i++)
-		if (sim_is_up(s, (int)i) &&
-		    (sim_role(s, (int)i) == ZAB_LOOKING ||
-		     sim_epoch(s, (int)i) != sim_epoch(s, l)))
-			return false;
-	return true;
+	return sim_settled(s) >= 0;
 }
 
 static void expect_no_violation(struct sim *s)
