@@ -50,12 +50,13 @@ fault_stages() {
 	echo "== the fault runner's smoke run under ASan (ctest label faultrun, about 12 minutes)"
 	asan_ctest -L faultrun
 	stage_done
-	echo "== deliberate bugs: the fault runner catches each (tests/faults/README.md)"
+	echo "== deliberate bugs: the fault runner or the simulator catches each (tests/faults/README.md)"
 	for bug in ack_before_fsync short_quorum skip_trunc serve_before_sync; do
 		rm -rf "build-bug-$bug"
 		cmake -S . -B "build-bug-$bug" -DCMAKE_BUILD_TYPE=Debug \
 			-DZABFS_DELIBERATE_BUG=$bug >/dev/null
-		cmake --build "build-bug-$bug" -j"$jobs" --target zabfs zabfs_faultshim >/dev/null
+		cmake --build "build-bug-$bug" -j"$jobs" --target zabfs \
+			zabfs_faultshim test_sim_random >/dev/null
 	done
 	(cd tests/faults && ZABFS_BIN=$PWD/../../build/zabfs ZABFS_BUGS_COMPARE=0 \
 		/usr/bin/python3 -m unittest -v test_deliberate_bugs)

@@ -124,7 +124,8 @@ def retrying(fn, *args, deadline=DEADLINE, **kw):
 
 
 class EnsembleCase(unittest.TestCase):
-    """One ensemble per class, made by ensemble_args (Ensemble's)."""
+    """One ensemble per class, made by ensemble_args (Ensemble's), and the
+    kazoo clients of each test."""
     ensemble_args = {}
 
     @classmethod
@@ -142,9 +143,6 @@ class EnsembleCase(unittest.TestCase):
     def tearDownClass(cls):
         cls.ens.cleanup()
 
-
-class EnsembleTest(EnsembleCase):
-
     def setUp(self):
         self.clients = []
 
@@ -153,10 +151,13 @@ class EnsembleTest(EnsembleCase):
             harness.close_quietly(c)
 
     def client(self, indexes):
+        """A kazoo client of the nodes at indexes, closed after the test."""
         c = client(self.ens.hosts(indexes))
         self.clients.append(c)
         return c
 
+
+class EnsembleTest(EnsembleCase):
     def test_1_one_leader_and_writes_anywhere(self):
         modes = sorted(self.ens.mode(i) for i in range(N))
         self.assertEqual(modes, ["follower", "follower", "leader"])
@@ -357,18 +358,6 @@ class FiveNodeTest(EnsembleCase):
     nodes with its session.  Every node ends with the same tree digest."""
 
     ensemble_args = {"n": 5}
-
-    def setUp(self):
-        self.clients = []
-
-    def tearDown(self):
-        for c in self.clients:
-            harness.close_quietly(c)
-
-    def client(self, indexes):
-        c = client(self.ens.hosts(indexes))
-        self.clients.append(c)
-        return c
 
     def assert_same_digest(self):
         """Once a write has reached every node, all digests agree."""

@@ -1,11 +1,11 @@
-"""Proof that the fault runner sees: each deliberate bug (the test-only
-build switch -DZABFS_DELIBERATE_BUG=<name>, include/zabfs/deliberate_bug.h)
-is caught by runner.py within its budget, and the normal binary passes the
-very same run.
+"""Proof that the checkers see: each deliberate bug (the test-only build
+switch -DZABFS_DELIBERATE_BUG=<name>, include/zabfs/deliberate_bug.h) is
+caught, by runner.py within its budget (and the normal binary passes the
+very same run), by the Zab simulator, or by both.
 
 Design
   BUGS gives, per bug, the fault mix, ensemble size, episodes, seconds per
-  episode and seed chosen to reach the bug:
+  episode and seed chosen to reach the bug with the runner:
     short_quorum       the leader commits on one vote short of a quorum:
                        an isolated leader acknowledges writes the majority
                        never sees (partitions);
@@ -13,35 +13,39 @@ Design
                        isolated leader's unacknowledged txns come back
                        when it restarts (partition the leader, then
                        restart nodes);
-    serve_before_sync  a new leader serves before a quorum synced with
-                       it: the leader is cut off and every other node is
-                       slowed, so the election and synchronisation that
-                       follow take long enough for clients to reach the
-                       new leader in between;
     ack_before_fsync   the log acknowledges before fdatasync: a power cut
                        of the whole ensemble in the middle of its syncs
                        (the fault shim stalls every node's syncs, kill -9
                        every node inside the stall, drop what was not
                        synced).
-  Each test runs the runner with the bug's binary (--stop-on-anomaly) and
-  passes only if the run reports at least one anomaly found by a checker
-  (not an error of the runner itself); then the normal binary must pass
-  the same run with no anomaly (skipped with ZABFS_BUGS_COMPARE=0, as CI
-  does for time: its faultrun smoke runs the normal binary under every
-  fault kind).
+  Each runner test runs the runner with the bug's binary
+  (--stop-on-anomaly) and passes only if the run reports at least one
+  anomaly found by a checker (not an error of the runner itself); then the
+  normal binary must pass the same run with no anomaly (skipped with
+  ZABFS_BUGS_COMPARE=0, as CI does for time: its faultrun smoke runs the
+  normal binary under every fault kind).
+
+  SIM_BUGS are the bugs of the Zab core; each must make the simulator's
+  random schedules (test_sim_random of the bug's build, SIM_RUNS of them)
+  fail a safety check.  serve_before_sync (a new leader serves from its
+  election on, before a quorum synced with it) is caught only there: since
+  a change of role cancels pending closes (session_i.h), a leader shown
+  early does nothing a client can see but answer a sync before it applied
+  the last commits it was sent, a window of microseconds (README.md).
 
   Binaries: $ZABFS_BUG_BIN_<NAME> (upper case), else
   $ZABFS_BUG_BUILD_ROOT/build-bug-<name>/zabfs (default: the repository
-  root); the normal one is $ZABFS_BIN, else build-run/zabfs.  A missing
-  binary, or a missing fault shim next to a binary for a run that needs
-  one, skips that test and says why (tests/faults/README.md has the
-  commands).
+  root), and tests/sim/test_sim_random beside it; the normal one is
+  $ZABFS_BIN, else build-run/zabfs.  A missing binary, or a missing fault
+  shim next to a binary for a run that needs one, skips that test and says
+  why (tests/faults/README.md has the commands).
 
 Invariants
   1. Each runner invocation is bounded by the runner's own deadline per
-     episode and by RUN_TIMEOUT here.
+     episode and by RUN_TIMEOUT here; each simulator run by SIM_TIMEOUT.
   2. A bug counts as caught only through an anomaly of a checker, never
-     through "runner-error".
+     through "runner-error", or through a failed safety check of the
+     simulator, never a crash of it.
 """
 
 import json
@@ -65,11 +69,12 @@ BUGS = {
                          nodes="3", episodes=3, duration=10, seed="bug1"),
     "skip_trunc": dict(faults="partition-leader,kill-all,kill-node",
                        nodes="3", episodes=6, duration=12, seed="bug2"),
-    "serve_before_sync": dict(faults="partition-leader-slow", nodes="3",
-                              episodes=8, duration=12, seed="bug3"),
     "ack_before_fsync": dict(faults="powerloss-all", nodes="3", episodes=4,
                              duration=10, seed="bug4"),
 }
+SIM_BUGS = ("short_quorum", "skip_trunc", "serve_before_sync")
+SIM_RUNS = 2000
+SIM_TIMEOUT = 300
 
 
 def bug_binary(name):
@@ -131,17 +136,38 @@ class DeliberateBugsTest(unittest.TestCase):
         self.assertEqual(summary.get("anomalies"), {}, out[-3000:])
         self.assertEqual(status, 0, out[-3000:])
 
+    def check_sim(self, name):
+        sim = os.path.join(os.path.dirname(bug_binary(name)), "tests", "sim",
+                           "test_sim_random")
+        if not os.access(sim, os.X_OK):
+            self.skipTest("no simulator in the %s build at %s (target"
+                          " test_sim_random)" % (name, sim))
+        p = subprocess.run([sim, "--seed", "1", "--runs", str(SIM_RUNS)],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True, timeout=SIM_TIMEOUT)
+        last = p.stdout.strip().splitlines()[-1] if p.stdout.strip() else ""
+        sys.stderr.write("\n%s in the simulator: %s\n" % (name, last))
+        self.assertEqual(p.returncode, 1, p.stdout[-3000:])
+        self.assertRegex(p.stdout, r"(?m)^FAIL seed \d+ .*: t=\d+ ms: ",
+                         "no safety check failed:\n" + p.stdout[-3000:])
+
     def test_short_quorum(self):
         self.check_bug("short_quorum")
 
     def test_skip_trunc(self):
         self.check_bug("skip_trunc")
 
-    def test_serve_before_sync(self):
-        self.check_bug("serve_before_sync")
-
     def test_ack_before_fsync(self):
         self.check_bug("ack_before_fsync")
+
+    def test_short_quorum_in_the_simulator(self):
+        self.check_sim("short_quorum")
+
+    def test_skip_trunc_in_the_simulator(self):
+        self.check_sim("skip_trunc")
+
+    def test_serve_before_sync_in_the_simulator(self):
+        self.check_sim("serve_before_sync")
 
 
 if __name__ == "__main__":
