@@ -26,6 +26,7 @@ Invariants
 import os
 import re
 import signal
+import struct
 import subprocess
 import time
 import unittest
@@ -37,6 +38,7 @@ from kazoo.retry import KazooRetry
 
 N = 3
 SECRET = "ensemble-secret"
+GET_DATA, SET_WATCHES, DATA_CHANGED = 4, 101, 3
 DEADLINE = 60
 # the mount's sessions ask for maxSessionTimeout (fs_session_timeout),
 # 20 ticks by default
@@ -109,6 +111,12 @@ def client(hosts):
                                                 max_delay=0.5))
     c.start(timeout=DEADLINE)
     return c
+
+
+def strings(items):
+    """A jute vector of ustrings."""
+    return struct.pack("!i", len(items)) + b"".join(harness.jstr(x)
+                                                    for x in items)
 
 
 def retrying(fn, *args, deadline=DEADLINE, **kw):
@@ -449,20 +457,41 @@ class FiveNodeTest(EnsembleCase):
                  if i not in (follower, self.ens.leader())][0]
         writer = self.client([other])
         retrying(writer.ensure_path, "/mv")
-        moving = client(",".join([self.ens.nodes[follower].hostport,
-                                  self.ens.nodes[other].hostport]))
+        # kazoo, connected to `follower` first: session and ephemeral move
+        moving = KazooClient(hosts=self.ens.hosts([follower, other]),
+                             randomize_hosts=False, timeout=10,
+                             connection_retry=KazooRetry(max_tries=-1,
+                                                         delay=0.05,
+                                                         max_delay=0.5))
+        moving.start(timeout=DEADLINE)
         self.clients.append(moving)
-        harness.wait_for(lambda: moving.connected, 10, what="connected")
         session = moving.client_id[0]
         moving.create("/mv/eph", b"", ephemeral=True)
-        fired = []
-        moving.get("/mv", watch=lambda ev: fired.append(ev.type))
+        # a raw client's watch moves too, by setWatches (kazoo 2.8 drops
+        # its watches when it loses a connection, so it cannot show that)
+        f, o = self.ens.nodes[follower], self.ens.nodes[other]
+        raw = harness.RawClient(f.host, f.port)
+        hs = raw.handshake(timeout_ms=10000)
+        xid, seen, err, _ = raw.call(GET_DATA, harness.jstr("/mv") + b"\x01")
+        self.assertEqual(err, 0)
+        raw.close()
         node = self.ens.nodes[follower]
         self.assertEqual(node.stop(), 0)
         try:
+            raw = harness.RawClient(o.host, o.port)
+            moved = raw.handshake(timeout_ms=10000, last_zxid=seen,
+                                  session_id=hs["session_id"],
+                                  passwd=hs["passwd"])
+            self.assertEqual(moved["session_id"], hs["session_id"])
+            self.assertEqual(raw.call(SET_WATCHES, struct.pack("!q", seen) +
+                                      strings(["/mv"]) + strings([]) +
+                                      strings([]))[2], 0)
             writer.set("/mv", b"after the move")
-            harness.wait_for(lambda: fired == ["CHANGED"], 30,
-                             what="the watch set before the move to fire")
+            xid, _, _, body = raw.reply()
+            self.assertEqual(xid, -1)  # a watch event
+            kind, _ = struct.unpack_from("!ii", body, 0)
+            self.assertEqual((kind, body[12:]), (DATA_CHANGED, b"/mv"))
+            raw.close()
             self.assertEqual(moving.client_id[0], session)
             self.assertEqual(
                 retrying(moving.exists, "/mv/eph").ephemeralOwner, session)
