@@ -47,7 +47,7 @@ asan_ctest() { # ctest arguments
 }
 
 fault_stages() {
-	echo "== the fault runner's smoke run under ASan (ctest label faultrun, about 12 minutes)"
+	echo "== the fault runner's smoke run under ASan (ctest label faultrun, about 10 minutes)"
 	asan_ctest -L faultrun
 	stage_done
 	echo "== deliberate bugs: the fault runner or the simulator catches each (tests/faults/README.md)"
