@@ -20,7 +20,18 @@
  *   FOLLOW_BCAST: proposals are acked cumulatively as the log reports them
  *   durable; COMMIT, INFORM, PING and UPTODATE move the commit point;
  *   UPTODATE makes us serve.  A fresh LEADERINFO of the same leadership
- *   restarts the sync (the leader lost our stream).
+ *   restarts the sync (the leader lost our stream), within the first
+ *   one's deadline (so one that served already looks again at once).
+ *
+ *   Time: from FOLLOWERINFO (zab_follow_begin) to UPTODATE we have
+ *   initLimit ticks (deadline_ms); then we look again.  Acking NEWLEADER
+ *   does not stop that clock: only UPTODATE tells us the ack arrived, and
+ *   a lost one would leave us acking and applying the leader's stream
+ *   forever while it holds us SYNCING and never lets us serve.
+ *   ZooKeeper's leader closes the stream of a learner whose NEWLEADER ack
+ *   it has not read within initLimit; ours drops such a learner
+ *   (zab_lead.c) but has no stream to close, so we keep our own clock.
+ *   Once serving, syncLimit ticks without a word from the leader end it.
  *
  *   Any message that does not fit our log (a gap, a TRUNC below what we
  *   committed or to a zxid we do not hold, a snapshot behind us, a
@@ -30,6 +41,9 @@
  *   1. Before the marker nothing is committed, appended or acked.
  *   2. We never commit above our last appended zxid, never truncate below
  *      our commit point, never ack above what is durable.
+ *   3. Not serving (no UPTODATE yet) lasts at most initLimit ticks from
+ *      the start of the current sync (deadline_ms); serving lasts as long
+ *      as the leader is heard from within syncLimit ticks.
  */
 #include "zab_state_i.h"
 #include "zabfs/deliberate_bug.h"
@@ -293,7 +307,8 @@ void zab_follow_progress(struct zab *z)
 void zab_follow_tick(struct zab *z)
 {
 	uint64_t silent = (uint64_t)z->sync_limit * z->tick_ms;
-	if (z->phase != ZAB_P_FOLLOW_BCAST && z->now >= z->deadline_ms) {
+	/* Until UPTODATE, not only until we ack NEWLEADER (invariant 3). */
+	if (!z->uptodate && z->now >= z->deadline_ms) {
 		zab_look(z, "not synced within initLimit");
 		return;
 	}

@@ -33,7 +33,11 @@
  *     currentEpoch = e (never before: ZOOKEEPER-4643), and once that is
  *     written it acks NEWLEADER.  A quorum of those acks (the leader counts
  *     itself under the same conditions) establishes the leader, which
- *     commits its whole history and sends UPTODATE.
+ *     commits its whole history and sends UPTODATE.  Discovery and sync
+ *     are bounded by initLimit ticks: a leader not established by then,
+ *     or a learner without UPTODATE by then (counted from its
+ *     FOLLOWERINFO), looks again; an established leader drops a learner
+ *     not synced within initLimit of its FOLLOWERINFO.
  *   - Broadcast: PROPOSAL → durable → cumulative ACK → quorum → COMMIT,
  *     pipelined; observers get INFORM for each committed txn.  ZXID =
  *     epoch << 32 | counter; the counter never reaches 0xffffffff: the
@@ -47,7 +51,10 @@
  *   but safety does not depend on it: every quorum packet carries its
  *   leadership's epoch, a transaction carries the zxid before it, and any
  *   message that does not fit is dropped or makes the node abandon its
- *   leader and look again.
+ *   leader and look again.  Nor does progress: but for votes and
+ *   FOLLOWERINFO nothing is resent, yet every wait is bounded (initLimit
+ *   in discovery and sync, syncLimit of silence in broadcast), so a lost
+ *   message costs a new round, never a node stuck for good.
  *
  * Ownership
  *   Views in an action (a message's bytes, a txn) point into the core or

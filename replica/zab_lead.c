@@ -27,6 +27,17 @@
  *   established, PING before), its answers refresh it; without a quorum
  *   heard from within syncLimit we step down.
  *
+ *   Time: discovery and sync must establish us within initLimit ticks of
+ *   zab_lead_begin, or we look again.  Once established, a learner is
+ *   dropped (ZAB_L_NONE: it gets nothing, its messages but a new
+ *   FOLLOWERINFO are ignored) when silent for syncLimit ticks, or when
+ *   not ACTIVE initLimit ticks after its latest FOLLOWERINFO (info_ms),
+ *   as ZooKeeper's LearnerHandler gives up on a NEWLEADER ack it has not
+ *   read within initLimit.  The learner's own clock (zab_follow.c) runs
+ *   from before it sent that FOLLOWERINFO, so it gives up on us about
+ *   then too, looks again and rejoins with a fresh one.  We never resend
+ *   what a learner may have missed: its stream is sent once, as on TCP.
+ *
  * Invariants
  *   1. Only voters in ZAB_L_ACTIVE (and the leader itself) count toward a
  *      commit, and only up to what they acked (cumulative, <= sent).
@@ -35,6 +46,10 @@
  *      to a learner that is not SYNCING or ACTIVE but heartbeats.
  *   3. No proposal before establishment; the zxid counter never goes past
  *      max_counter (never reaches 0xffffffff).
+ *   4. Once established, a learner not ACTIVE initLimit ticks after its
+ *      latest FOLLOWERINFO or OBSERVERINFO is dropped at the next
+ *      heartbeat; one that is not ACTIVE never counted toward a commit
+ *      (1), so dropping it changes no commit and no quorum.
  */
 #include "zab_state_i.h"
 #include "zabfs/deliberate_bug.h"
@@ -228,6 +243,7 @@ static void on_info(struct zab *z, struct zab_peer *p,
 	if ((m->type == PEER_FOLLOWERINFO) != p->voter)
 		return;
 	p->ls = ZAB_L_INFO;
+	p->info_ms = z->now;
 	p->accepted_epoch = m->u.info.accepted_epoch;
 	p->sent = p->acked = 0;
 	bool mine = m->u.info.accepted_leader == (int64_t)z->id;
@@ -330,9 +346,13 @@ void zab_lead_tick(struct zab *z)
 	z->periodic_ms = z->now + tick_half(z);
 	if (z->phase == ZAB_P_LEAD_BCAST) {
 		uint64_t limit = (uint64_t)z->sync_limit * z->tick_ms;
+		uint64_t init = (uint64_t)z->init_limit * z->tick_ms;
 		for (size_t i = 0; i < z->n_peers; i++) {
 			struct zab_peer *p = &z->peers[i];
-			if (p->ls != ZAB_L_NONE && z->now - p->heard_ms > limit)
+			bool silent = z->now - p->heard_ms > limit;
+			bool late = p->ls != ZAB_L_ACTIVE &&
+				    z->now - p->info_ms > init;
+			if (p->ls != ZAB_L_NONE && (silent || late))
 				p->ls = ZAB_L_NONE;
 		}
 		if (!zab_quorum(z, 1 + count_voters(z, ZAB_L_ACTIVE))) {

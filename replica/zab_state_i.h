@@ -18,7 +18,11 @@
  *     LEAD_SYNC      -> LEAD_BCAST      quorum of NEWLEADER acks
  *     FOLLOW_INFO    -> FOLLOW_EPOCH    LEADERINFO, acceptedEpoch to write
  *     FOLLOW_EPOCH   -> FOLLOW_SYNC     acceptedEpoch written, ACKEPOCH sent
- *     FOLLOW_SYNC    -> FOLLOW_BCAST    NEWLEADER acked
+ *     FOLLOW_SYNC    -> FOLLOW_BCAST    NEWLEADER acked; the role
+ *                                       FOLLOWING/OBSERVING is shown
+ *                                       only on UPTODATE
+ *     LEAD_DISCOVER, LEAD_SYNC -> LOOKING   not established by deadline_ms
+ *     FOLLOW_* (not UPTODATE)  -> LOOKING   no UPTODATE by deadline_ms
  *
  * Invariants
  *   1. accepted >= current; both only grow, and only when the caller says
@@ -88,6 +92,8 @@ struct zab_peer {
 				  * NEWLEADER acks the stream up to here */
 	int64_t acked;
 	uint64_t heard_ms;
+	uint64_t info_ms; /* its latest FOLLOWERINFO: ACTIVE by info_ms +
+			   * initLimit, or dropped (zab_lead.c) */
 };
 
 struct zab_queue {
@@ -126,7 +132,8 @@ struct zab {
 	enum zab_role role_shown;
 	uint64_t leader;
 	uint32_t epoch; /* the leadership's epoch, 0 until known */
-	uint64_t deadline_ms; /* discovery+sync must end by then */
+	uint64_t deadline_ms; /* discovery+sync must end by then: a leader
+			       * established, a learner UPTODATE */
 	uint64_t periodic_ms; /* next heartbeat / resend */
 
 	/* Election (zab_elect.c). */

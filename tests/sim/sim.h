@@ -150,9 +150,12 @@ uint64_t sim_received(const struct sim *s, int node, enum peer_type type);
 uint64_t sim_max_inflight(const struct sim *s);
 size_t sim_history_len(const struct sim *s);
 
-/* Liveness: heals the network, starts every node, and needs an
- * established leader that commits a fresh txn on every node within ms.
- * False (and a violation) if not. */
+/* Liveness: heals the network, starts every node, and needs, within ms,
+ * an established leader that has committed a fresh txn on every node
+ * while every other node serves it: FOLLOWING (OBSERVING for an
+ * observer) in its epoch, i.e. it got UPTODATE.  A node that acks and
+ * applies the leader's stream without serving clients (stuck in sync)
+ * fails it.  False (and a violation) if not. */
 bool sim_check_liveness(struct sim *s, uint64_t ms);
 
 /* Clients and their sessions (sim_sessions.c).  A new client is attached

@@ -1,6 +1,7 @@
 /*
  * sim_check.c - the simulator's oracle: the safety invariants of sim.h,
- * checked as the run goes, and the end-of-run liveness check.
+ * checked as the run goes, and the end-of-run liveness check (a fresh
+ * txn applied everywhere and every node serving the leader).
  *
  * Design
  *   s->hist is the one history every applied sequence must be a prefix of:
@@ -158,6 +159,28 @@ static bool everywhere(const struct sim *s, int64_t zxid)
 	return true;
 }
 
+/* Node i serves the established leader l: it is l, or it got UPTODATE
+ * from l in l's epoch (FOLLOWING, OBSERVING for an observer), which
+ * acking and applying l's stream alone does not show. */
+static bool serves(const struct sim *s, size_t i, int l)
+{
+	const struct sim_node *nd = &s->nodes[i], *ld = &s->nodes[l];
+	if ((int)i == l)
+		return true;
+	int role = nd->voter ? ZAB_FOLLOWING : ZAB_OBSERVING;
+	return nd->up && nd->role == role && nd->leader == ld->id &&
+	       nd->epoch == ld->epoch;
+}
+
+/* A node that does not serve l, or -1. */
+static int not_serving(const struct sim *s, int l)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (!serves(s, i, l))
+			return (int)i;
+	return -1;
+}
+
 void sim_calm(struct sim *s)
 {
 	struct sim_net_faults calm = {.delay_min_ms = s->cfg.net.delay_min_ms,
@@ -175,10 +198,14 @@ bool sim_check_liveness(struct sim *s, uint64_t ms)
 	uint64_t end = s->now + ms, asked_at = 0;
 	int64_t want = 0;
 	int asked = -1;
+	int lagging = -1; /* the last node seen applying want, not serving */
 	while (!s->failed && s->now < end) {
-		if (want && everywhere(s, want))
-			return true;
 		int l = sim_leader(s);
+		if (l >= 0 && want && everywhere(s, want)) {
+			lagging = not_serving(s, l);
+			if (lagging < 0)
+				return true;
+		}
 		bool stale = l != asked || s->now - asked_at > 3000;
 		int64_t zxid;
 		if (l >= 0 && (!want || stale) && !sim_propose(s, l, &zxid)) {
@@ -188,7 +215,14 @@ bool sim_check_liveness(struct sim *s, uint64_t ms)
 		}
 		sim_run_for(s, 20);
 	}
-	sim_fail(s, "liveness: no fresh txn committed on every node within "
-		 "%llu ms after healing", (unsigned long long)ms);
+	if (lagging >= 0)
+		sim_fail(s, "liveness: node %d applies the leader's txns but "
+			 "does not serve it (role %d) %llu ms after healing",
+			 lagging, s->nodes[lagging].role,
+			 (unsigned long long)ms);
+	else
+		sim_fail(s, "liveness: no fresh txn committed on every node "
+			 "within %llu ms after healing",
+			 (unsigned long long)ms);
 	return false;
 }

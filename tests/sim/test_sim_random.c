@@ -6,8 +6,8 @@
  * proposing on whoever leads; in some runs, clients with sessions that
  * crash and move between nodes.  Safety is checked after every step by
  * the simulator; after the chaos every fault heals, a fresh txn must
- * commit on every node, and every crashed client's session must expire
- * everywhere (liveness).
+ * commit on every node with every node serving the leader (got UPTODATE),
+ * and every crashed client's session must expire everywhere (liveness).
  *
  *   test_sim_random [--seed N] [--runs N] [--verbose] [--trace]
  *

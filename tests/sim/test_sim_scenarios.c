@@ -571,6 +571,45 @@ static void test_restart_then_add_third(void)
 	finish(s);
 }
 
+struct count_arg {
+	int node;
+	enum peer_type type;
+	uint64_t before;
+};
+
+static bool received_more(struct sim *s, void *arg)
+{
+	struct count_arg *c = arg;
+	return sim_received(s, c->node, c->type) > c->before;
+}
+
+/* One lost message, not a broken stream: a learner whose ack of NEWLEADER
+ * never arrives acks and applies the leader's stream, but the leader
+ * holds it SYNCING and never sends UPTODATE.  It must not stay out of
+ * sync for good: within initLimit of its FOLLOWERINFO it looks again
+ * (and the leader drops it), and it rejoins. */
+static void test_newleader_ack_lost(void)
+{
+	struct sim *s = boot(3, 0, 19);
+	CHECK(sim_run_until(s, 5000, settled, NULL));
+	int f = some_follower(s);
+	sim_crash(s, f);
+	commit_n(s, 3);
+	struct count_arg nl = {f, PEER_NEWLEADER,
+			       sim_received(s, f, PEER_NEWLEADER)};
+	sim_drop_type(s, f, PEER_ACK);
+	sim_start(s, f);
+	CHECK(sim_run_until(s, 5000, received_more, &nl));
+	sim_run_for(s, 50); /* its ack went, and was lost */
+	sim_drop_type(s, f, -1);
+	commit_n(s, 3); /* it acks and applies these... */
+	CHECK(!role_is(s, f, ZAB_FOLLOWING)); /* ...but does not serve */
+	uint64_t init_ms = 10 * 100;
+	CHECK(sim_run_until(s, 2 * init_ms, settled, NULL));
+	CHECK(role_is(s, f, ZAB_FOLLOWING));
+	finish(s);
+}
+
 int main(void)
 {
 	RUN_TEST(test_election_all_start_together);
@@ -591,5 +630,6 @@ int main(void)
 	RUN_TEST(test_zxid_rollover);
 	RUN_TEST(test_gap_rejected);
 	RUN_TEST(test_restart_then_add_third);
+	RUN_TEST(test_newleader_ack_lost);
 	return check_report();
 }
