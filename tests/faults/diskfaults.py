@@ -97,53 +97,35 @@ class Shim:
                 "ZABFS_FAULT_DIR": node.data_dir,
                 "ZABFS_FAULT_JOURNAL": self.journal_path(node)}
 
-    def _map(self, node):
-        f = open(self.ctl_path(node), "r+b")
-        return f, mmap.mmap(f.fileno(), CTL_SIZE)
+    def _poke(self, node, fmt, offset, value):
+        """Writes one field of the node's control file."""
+        with open(self.ctl_path(node), "r+b") as f:
+            with mmap.mmap(f.fileno(), CTL_SIZE) as m:
+                struct.pack_into(fmt, m, offset, value)
+
+    def _peek(self, node, fmt, offset):
+        """Reads one field of the node's control file."""
+        with open(self.ctl_path(node), "r+b") as f:
+            with mmap.mmap(f.fileno(), CTL_SIZE) as m:
+                return struct.unpack_from(fmt, m, offset)[0]
 
     def arm(self, node, field, count):
-        f, m = self._map(node)
-        try:
-            struct.pack_into("=I", m, FIELDS[field], count)
-        finally:
-            m.close()
-            f.close()
+        self._poke(node, "=I", FIELDS[field], count)
 
     def set_clock(self, node, offset_ns):
-        f, m = self._map(node)
-        try:
-            struct.pack_into("=q", m, OFFSET_NS, offset_ns)
-        finally:
-            m.close()
-            f.close()
+        self._poke(node, "=q", OFFSET_NS, offset_ns)
 
     def stall_syncs(self, node, ms):
         """Every sync of the node's data files sleeps ms first (0: off)."""
-        f, m = self._map(node)
-        try:
-            struct.pack_into("=I", m, SYNC_DELAY_MS, ms)
-        finally:
-            m.close()
-            f.close()
+        self._poke(node, "=I", SYNC_DELAY_MS, ms)
 
     def stalled(self, node):
         """How many syncs the node's shim has stalled."""
-        f, m = self._map(node)
-        try:
-            return struct.unpack_from("=Q", m, STALLED)[0]
-        finally:
-            m.close()
-            f.close()
+        return self._peek(node, "=Q", STALLED)
 
     def injected(self, node):
         """{field: faults injected so far} from the shim's counters."""
-        f, m = self._map(node)
-        try:
-            return {k: struct.unpack_from("=Q", m, off)[0]
-                    for k, off in COUNTERS.items()}
-        finally:
-            m.close()
-            f.close()
+        return {k: self._peek(node, "=Q", off) for k, off in COUNTERS.items()}
 
     def heal(self, node):
         for field in FIELDS:
