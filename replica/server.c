@@ -212,7 +212,10 @@ static void on_durable_wakeup(uv_async_t *a)
 
 static void on_check(uv_check_t *h)
 {
-	conn_flush_all(h->data);
+	struct server *srv = h->data;
+	if (srv->stop_soon)
+		server_stop(srv, srv->stop_soon - 1);
+	conn_flush_all(srv);
 }
 
 /* Closes an expired session's connection and proposes its closeSession. */
@@ -268,6 +271,12 @@ void server_stop(struct server *srv, int exit_code)
 	uv_close((uv_handle_t *)&srv->listener, NULL);
 	uv_timer_stop(&srv->ticker);
 	uv_stop(srv->loop);
+}
+
+void server_stop_soon(struct server *srv, int exit_code)
+{
+	if (!srv->stop_soon)
+		srv->stop_soon = exit_code + 1;
 }
 
 static void on_signal(uv_signal_t *s, int signum)

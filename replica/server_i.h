@@ -197,6 +197,7 @@ struct server {
 	bool disk_job_running; /* a snapshot or purge on a worker thread */
 	bool stopping;
 	int exit_code;
+	int stop_soon; /* an exit code + 1 for server_stop_soon, or 0 */
 	int lock_fd; /* flock on dataDir/zabfs.lock while running */
 	uint64_t last_container_check_ms, last_purge_ms;
 
@@ -313,9 +314,14 @@ void forward_deliver(struct conn *c);
 void forward_peer_down(struct server *srv, int32_t id);
 
 /* server.c: after every applied transaction (snapshots, purge); a stop
- * with an exit code (the loop ends). */
+ * with an exit code (the loop ends): server_stop closes every connection
+ * at once, so it is only for callers that hold none (a signal, a timer,
+ * the log's wakeup, a peer's TRUNC or SNAP); server_stop_soon stops at the end of this loop
+ * iteration, for callers deep in a request (the Zab driver's fatal: a
+ * failed append under a propose must not free the request it came from). */
 void server_after_apply(struct server *srv);
 void server_stop(struct server *srv, int exit_code);
+void server_stop_soon(struct server *srv, int exit_code);
 struct proposal *proposal_new(void);
 void proposal_free(struct proposal *p);
 

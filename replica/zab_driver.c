@@ -69,6 +69,9 @@ struct deferred {
 	uint32_t epoch[4];
 };
 
+/* A failed append or epoch write: the node stops at the end of this loop
+ * iteration (it may be deep in the request that proposed; nothing more is
+ * carried out meanwhile: zab_failed stops drain). */
 static void fatal(struct server *srv, const char *what, int err)
 {
 	fprintf(stderr, "zabfs: %s failed (%s); stopping so that a restart "
@@ -76,7 +79,7 @@ static void fatal(struct server *srv, const char *what, int err)
 		what, zk_strerror(err));
 	srv->zab_failed = true;
 	if (srv->loop)
-		server_stop(srv, 2);
+		server_stop_soon(srv, 2);
 }
 
 static void send_msg(struct server *srv, int32_t to, const struct peer_msg *m)
