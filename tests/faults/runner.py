@@ -82,6 +82,9 @@ def parse_args(argv):
                    help="first three octets of the node addresses")
     p.add_argument("--base", type=int, default=10,
                    help="node i gets address NET.(BASE+i)")
+    p.add_argument("--max-minutes", type=float, default=0,
+                   help="start no episode after this many minutes (0: no"
+                   " limit); the run ends with its summary as usual")
     p.add_argument("--summary", default=None,
                    help="also write the summary as JSON here")
     p.add_argument("--stop-on-anomaly", action="store_true",
@@ -239,9 +242,15 @@ def main(argv):
           flush=True)
     for s in cfg.skipped:
         print("not available: %s" % s)
+    run_started = time.monotonic()
     try:
         for index in range(args.start_episode,
                            args.start_episode + args.episodes):
+            if args.max_minutes and (time.monotonic() - run_started >
+                                     args.max_minutes * 60):
+                print("time budget of %g minutes spent: episodes from %d"
+                      " not run" % (args.max_minutes, index), flush=True)
+                break
             voters = args.nodes[index % len(args.nodes)]
             observers = args.observers[(index // len(args.nodes)) %
                                        len(args.observers)]
