@@ -56,7 +56,7 @@ fault_stages() {
 		cmake -S . -B "build-bug-$bug" -DCMAKE_BUILD_TYPE=Debug \
 			-DZABFS_DELIBERATE_BUG=$bug >/dev/null
 		cmake --build "build-bug-$bug" -j"$jobs" --target zabfs \
-			zabfs_faultshim test_sim_random >/dev/null
+			zabfs_faultshim zabfs_netdelay test_sim_random >/dev/null
 	done
 	(cd tests/faults && ZABFS_BIN=$PWD/../../build/zabfs ZABFS_BUGS_COMPARE=0 \
 		/usr/bin/python3 -m unittest -v test_deliberate_bugs)

@@ -22,6 +22,15 @@ Design
                        so the election and synchronisation that follow
                        take long (what a new leader does before it is
                        synced becomes visible);
+    partition-leader-inflight
+                       every packet between nodes held 80..200 ms for a
+                       while (followers log each txn a round trip before
+                       they hear it committed), then the leader cut from
+                       every other node and what the network held
+                       dropped, so the others keep txns the leader
+                       acknowledged that nobody told them are committed;
+                       the delay stays, so their election and
+                       synchronisation are slow;
     partition-bridge   nodes in a random line L | b | R: L and R cannot
                        talk, b talks to both;
     loss               every pair of nodes loses packets with probability
@@ -66,19 +75,21 @@ import cluster
 PROCESS = ["kill-leader", "kill-node", "kill-minority", "kill-all",
            "pause-leader", "pause-node"]
 NETWORK = ["partition-halves", "partition-leader", "partition-bridge",
-           "partition-leader-slow", "loss", "slow", "delay", "reorder"]
+           "partition-leader-slow", "partition-leader-inflight", "loss",
+           "slow", "delay", "reorder"]
 DISK = ["disk-fsync", "disk-short-write", "disk-enospc", "powerloss",
         "powerloss-all", "bitflip", "clock-jump"]
 ALL = PROCESS + NETWORK + DISK
 NEEDS_SHIM = set(DISK)
 NEEDS_ROOT_NET = set(NETWORK)
-NEEDS_NETDELAY = {"delay", "reorder"}
+NEEDS_NETDELAY = {"delay", "reorder", "partition-leader-inflight"}
 # kinds that can leave a deposed leader answering: during them and for
 # DEPOSED_MARGIN_S after their heal a synced read may legitimately be
 # stale on the nodes deposed_nodes() names (checkers.check_sync_reads)
 DEPOSED_LEADER_KINDS = {"pause-leader", "pause-node", "partition-halves",
                         "partition-leader", "partition-leader-slow",
-                        "partition-bridge", "loss",
+                        "partition-leader-inflight", "partition-bridge",
+                        "loss",
                         "slow", "delay", "reorder", "clock-jump"}
 DEPOSED_MARGIN_S = 3.0
 # a power cut lands inside a sync: the targets' syncs stall (STALL_MS,
@@ -87,6 +98,9 @@ DEPOSED_MARGIN_S = 3.0
 # un-synced when the power goes
 STALL_MS = 5000
 STALL_LEAD_S = (0.2, 0.6)
+# partition-leader-inflight: the delay, and how long it runs before the cut
+INFLIGHT_DELAY_MS = (80, 200)
+INFLIGHT_LEAD_S = (0.3, 0.8)
 PAUSE_S = (cluster.MAX_SESSION_TIMEOUT_S + 0.5,
            cluster.MAX_SESSION_TIMEOUT_S + 2.5)
 
@@ -148,6 +162,10 @@ def _params(rng, kind, voters, total, disk_minority):
         return hold, {"p": round(rng.uniform(0.1, 0.4), 2)}
     if kind == "partition-leader-slow":
         return hold, {"rate": rng.choice(["50kbit", "100kbit", "200kbit"])}
+    if kind == "partition-leader-inflight":
+        return hold, {"delay_ms": rng.randint(*INFLIGHT_DELAY_MS),
+                      "lead": round(rng.uniform(*INFLIGHT_LEAD_S), 2),
+                      "seed": rng.randrange(1 << 30)}
     if kind == "delay":
         delay = rng.randint(5, 50)
         return hold, {"delay_ms": delay, "jitter_ms": rng.randint(0, delay),
@@ -266,15 +284,21 @@ class Nemesis:
         elif kind == "slow":
             self.shaper.slow([n.host for n in fault.targets],
                              fault.params["rate"], 20)
+        elif kind == "partition-leader-inflight":
+            self._delay_all(fault.params["delay_ms"], 0, 0.0,
+                            fault.params["seed"])
+            time.sleep(fault.params["lead"])
+            fault.targets = self._leader(fault)
+            for leader in fault.targets:
+                for n in nodes:
+                    if n is not leader:
+                        self.firewall.cut_both(leader.host, n.host,
+                                               first=True)
+            self.delayer.drop_held()
         elif kind in NEEDS_NETDELAY:
             p = fault.params
-            self.delayer.start(p["delay_ms"], p["jitter_ms"], p["reorder"],
-                               p["seed"])
-            for a in nodes:
-                for b in nodes:
-                    if a is not b:
-                        self.firewall.delay(a.host, b.host,
-                                            self.delayer.queue)
+            self._delay_all(p["delay_ms"], p["jitter_ms"], p["reorder"],
+                            p["seed"])
         elif kind in ("disk-fsync", "disk-short-write", "disk-enospc"):
             field = {"disk-fsync": "fail_fsync",
                      "disk-short-write": "short_write",
@@ -304,11 +328,20 @@ class Nemesis:
         else:
             raise ValueError("unknown fault kind %r" % kind)
 
+    def _delay_all(self, delay_ms, jitter_ms, reorder, seed):
+        """Every packet from one node to another through netdelay."""
+        self.delayer.start(delay_ms, jitter_ms, reorder, seed)
+        for a in self.cluster.nodes:
+            for b in self.cluster.nodes:
+                if a is not b:
+                    self.firewall.delay(a.host, b.host, self.delayer.queue)
+
     def deposed_nodes(self, fault):
         """myids on which a deposed leader (or a follower still loyal to
         one) may answer during `fault`: None means any node."""
         if fault.kind in ("pause-leader", "pause-node", "partition-leader",
-                          "partition-leader-slow"):
+                          "partition-leader-slow",
+                          "partition-leader-inflight"):
             return {n.myid for n in fault.targets}
         if fault.kind == "partition-halves":
             return {i + 1 for i in fault.params["nodes"]}
@@ -328,7 +361,8 @@ class Nemesis:
                 if self.delayer is not None:
                     self.delayer.stop()
                     if kind in NEEDS_NETDELAY:
-                        fault.done = self.delayer.last.replace(
+                        fault.done = ((fault.done + "; ") if fault.done
+                                      else "") + self.delayer.last.replace(
                             "netdelay: ", "")
         elif kind in NEEDS_SHIM:
             for n in targets:

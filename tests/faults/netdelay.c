@@ -30,7 +30,11 @@
  *   ppoll(), whose mask unblocks them, so a signal either interrupts the
  *   wait or is taken at the next one: never between a check of `stopping`
  *   and the wait.  On one, every held packet is accepted, the queue
- *   unbound, and the process exits 0.
+ *   unbound, and the process exits 0.  SIGUSR1, taken the same way,
+ *   drops every packet held at that moment (NF_DROP) and goes on: the
+ *   runner's way to lose what a node had sent but the network had not yet
+ *   delivered, as a cable pulled mid-flight does (TCP retransmits it, if
+ *   its sender is still there and the path still open).
  *
  *   The kernel queue never drops: its maximum length is --limit +
  *   QUEUE_HEADROOM (room for a burst not read yet, so that the limit is
@@ -51,9 +55,10 @@
  *   up or the socket fails, 2 on bad arguments.
  *
  * Invariants
- *   1. Every packet this process is given gets exactly one NF_ACCEPT
- *      verdict, at the latest when the process exits on a signal (a
- *      SIGKILL leaves held packets to the kernel, which drops them).
+ *   1. Every packet this process is given gets exactly one verdict:
+ *      NF_DROP if it was held when a SIGUSR1 was taken, else NF_ACCEPT,
+ *      at the latest when the process exits on a signal (a SIGKILL
+ *      leaves held packets to the kernel, which drops them).
  *   2. At most --limit packets are held; one beyond that is accepted at
  *      once (counted as "over").  Memory is fixed after start.
  *   3. A held packet is released no earlier than arrival + delay; with
@@ -102,16 +107,18 @@ static struct {
 	double reorder;
 	uint64_t rng;
 	/* counts, printed at exit */
-	uint64_t packets, delayed, reordered, over, verdict_errors, lost,
-		most_held;
+	uint64_t packets, delayed, reordered, over, dropped, verdict_errors,
+		lost, most_held;
 } nd;
 
-static volatile sig_atomic_t stopping;
+static volatile sig_atomic_t stopping, dropping;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stopping = 1;
+	if (sig == SIGUSR1)
+		dropping = 1;
+	else
+		stopping = 1;
 }
 
 static uint64_t now_ns(void)
@@ -182,10 +189,24 @@ static struct held heap_pop(void)
 	return top;
 }
 
+static void verdict(uint32_t id, uint32_t what)
+{
+	if (nfq_set_verdict(nd.qh, id, what, 0, NULL) < 0)
+		nd.verdict_errors++;
+}
+
 static void accept_packet(uint32_t id)
 {
-	if (nfq_set_verdict(nd.qh, id, NF_ACCEPT, 0, NULL) < 0)
-		nd.verdict_errors++;
+	verdict(id, NF_ACCEPT);
+}
+
+/* Drops every held packet (SIGUSR1). */
+static void drop_held(void)
+{
+	while (nd.held > 0) {
+		verdict(heap_pop().id, NF_DROP);
+		nd.dropped++;
+	}
 }
 
 /* Accepts every held packet due by `now` (all of them for UINT64_MAX). */
@@ -341,6 +362,10 @@ static int run(struct nfq_handle *h, const sigset_t *wait_mask)
 {
 	int fd = nfq_fd(h);
 	while (!stopping) {
+		if (dropping) {
+			dropping = 0;
+			drop_held();
+		}
 		uint64_t now = now_ns();
 		release_due(now);
 		struct timespec ts, *timeout = NULL;
@@ -389,13 +414,16 @@ int main(int argc, char **argv)
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &block, &wait_mask);
 	sigdelset(&wait_mask, SIGTERM);
 	sigdelset(&wait_mask, SIGINT);
+	sigdelset(&wait_mask, SIGUSR1);
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	pid_t parent = getppid();
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == 0 && getppid() != parent)
 		stopping = 1; /* the parent is already gone */
@@ -436,10 +464,10 @@ int main(int argc, char **argv)
 	fprintf(stderr,
 		"netdelay: queue %u: %" PRIu64 " packets, %" PRIu64
 		" delayed, %" PRIu64 " reordered, %" PRIu64
-		" over the limit, most held %" PRIu64 ", %" PRIu64
-		" lost messages, %" PRIu64 " verdict errors\n",
+		" over the limit, %" PRIu64 " dropped, most held %" PRIu64
+		", %" PRIu64 " lost messages, %" PRIu64 " verdict errors\n",
 		queue, nd.packets, nd.delayed, nd.reordered, nd.over,
-		nd.most_held, nd.lost, nd.verdict_errors);
+		nd.dropped, nd.most_held, nd.lost, nd.verdict_errors);
 out_queue:
 	nfq_destroy_queue(nd.qh);
 out_close:

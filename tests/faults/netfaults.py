@@ -35,7 +35,9 @@ Design
   reordered.  --queue-bypass lets packets through undelayed while no
   process is bound, so a dead delayer never cuts a link.  Healing flushes
   the chain, then stops the process with SIGTERM (it accepts every packet
-  it holds, then exits).  Each address range has its own queue number
+  it holds, then exits).  drop_held() (SIGUSR1) drops what it holds
+  instead: packets a node sent that never arrive, as when a cable is
+  pulled with data on it.  Each address range has its own queue number
   (queue_for), so two runners do not share one.
 
 Invariants
@@ -91,16 +93,19 @@ class Firewall:
         if not hooked:
             _run(["iptables", "-I", "INPUT", "-i", "lo", "-j", self.chain])
 
-    def cut(self, a, b):
-        """Drop everything from address a to address b."""
+    def cut(self, a, b, first=False):
+        """Drop everything from address a to address b; `first` puts the
+        rule ahead of every rule already there (a delay rule, say, which
+        would otherwise still take the pair's packets)."""
         if (a, b) in self.cuts:
             return
-        _run(["iptables", "-A", self.chain, "-s", a, "-d", b, "-j", "DROP"])
+        where = ["-I", self.chain, "1"] if first else ["-A", self.chain]
+        _run(["iptables"] + where + ["-s", a, "-d", b, "-j", "DROP"])
         self.cuts.add((a, b))
 
-    def cut_both(self, a, b):
-        self.cut(a, b)
-        self.cut(b, a)
+    def cut_both(self, a, b, first=False):
+        self.cut(a, b, first)
+        self.cut(b, a, first)
 
     def lose(self, a, b, probability):
         """Drop each packet from a to b with `probability`."""
@@ -213,6 +218,13 @@ class Delayer:
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
+
+    def drop_held(self):
+        """Every packet held now is dropped, not delivered (SIGUSR1);
+        later ones are delayed as before."""
+        if not self.alive():
+            raise RuntimeError("%s is not running" % NETDELAY)
+        self.proc.send_signal(signal.SIGUSR1)
 
     def stop(self, check=True):
         """SIGTERM (netdelay accepts what it holds, then exits), SIGKILL

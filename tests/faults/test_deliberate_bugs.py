@@ -17,7 +17,13 @@ Design
                        of the whole ensemble in the middle of its syncs
                        (the fault shim stalls every node's syncs, kill -9
                        every node inside the stall, drop what was not
-                       synced).
+                       synced);
+    serve_before_sync  a new leader serves from its election on, before a
+                       quorum synced with it: it answers a sync before it
+                       applied the commits of the last epoch it holds
+                       (partition-leader-inflight leaves the new leader
+                       holding txns the old one acknowledged, and makes
+                       its synchronisation slow).
   Each runner test runs the runner with the bug's binary
   (--stop-on-anomaly) and passes only if the run reports at least one
   anomaly found by a checker (not an error of the runner itself); then the
@@ -27,18 +33,14 @@ Design
 
   SIM_BUGS are the bugs of the Zab core; each must make the simulator's
   random schedules (test_sim_random of the bug's build, SIM_RUNS of them)
-  fail a safety check.  serve_before_sync (a new leader serves from its
-  election on, before a quorum synced with it) is caught only there: since
-  a change of role cancels pending closes (session_i.h), a leader shown
-  early does nothing a client can see but answer a sync before it applied
-  the last commits it was sent, a window of microseconds (README.md).
+  fail a safety check.
 
   Binaries: $ZABFS_BUG_BIN_<NAME> (upper case), else
   $ZABFS_BUG_BUILD_ROOT/build-bug-<name>/zabfs (default: the repository
   root), and tests/sim/test_sim_random beside it; the normal one is
   $ZABFS_BIN, else build-run/zabfs.  A missing binary, or a missing fault
-  shim next to a binary for a run that needs one, skips that test and says
-  why (tests/faults/README.md has the commands).
+  shim or netdelay next to a binary for a run that needs one, skips that
+  test and says why (tests/faults/README.md has the commands).
 
 Invariants
   1. Each runner invocation is bounded by the runner's own deadline per
@@ -60,6 +62,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "compat"))
 
 import diskfaults  # noqa: E402
 import nemesis  # noqa: E402
+import netfaults  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 RUN_TIMEOUT = 1800
@@ -71,6 +74,8 @@ BUGS = {
                        nodes="3", episodes=6, duration=12, seed="bug2"),
     "ack_before_fsync": dict(faults="powerloss-all", nodes="3", episodes=4,
                              duration=10, seed="bug4"),
+    "serve_before_sync": dict(faults="partition-leader-inflight", nodes="3",
+                              episodes=8, duration=16, seed="sbs3"),
 }
 SIM_BUGS = ("short_quorum", "skip_trunc", "serve_before_sync")
 SIM_RUNS = 2000
@@ -116,12 +121,17 @@ class DeliberateBugsTest(unittest.TestCase):
         if not os.access(normal_binary(), os.X_OK):
             self.skipTest("no normal build at %s" % normal_binary())
         plan = BUGS[name]
-        needs_shim = any(k in nemesis.NEEDS_SHIM
-                         for k in plan["faults"].split(","))
+        kinds = plan["faults"].split(",")
+        needs_shim = any(k in nemesis.NEEDS_SHIM for k in kinds)
+        needs_delay = any(k in nemesis.NEEDS_NETDELAY for k in kinds)
         for b in (binary, normal_binary()):
             if needs_shim and not diskfaults.Shim.found(os.path.dirname(b)):
                 self.skipTest("the %s run needs the fault shim (target"
                               " zabfs_faultshim) built next to %s" % (name, b))
+            if needs_delay and not netfaults.Delayer.found(
+                    os.path.dirname(b), 0):
+                self.skipTest("the %s run needs zabfs_netdelay built next"
+                              " to %s" % (name, b))
         status, summary, out = run(binary, plan)
         sys.stderr.write("\n%s: %s\n" % (name, out.strip().splitlines()[-1]
                                          if out.strip() else "no output"))
@@ -159,6 +169,9 @@ class DeliberateBugsTest(unittest.TestCase):
 
     def test_ack_before_fsync(self):
         self.check_bug("ack_before_fsync")
+
+    def test_serve_before_sync(self):
+        self.check_bug("serve_before_sync")
 
     def test_short_quorum_in_the_simulator(self):
         self.check_sim("short_quorum")

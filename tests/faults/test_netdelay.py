@@ -1,8 +1,9 @@
 """zabfs_netdelay (netdelay.c) with the runner's own machinery
 (netfaults.Firewall and Delayer) on flows between two loopback
 addresses: packets are delayed, reordered by jitter, skipped by
---reorder, accepted at once beyond --limit, and healing leaves no rule
-and no process, with every held packet delivered.
+--reorder, accepted at once beyond --limit, dropped on SIGUSR1
+(drop_held), and healing leaves no rule and no process, with every held
+packet delivered.
 
 Design
   Sockets of this process on SRC and DST (127.0.0.201, .202), whose
@@ -182,6 +183,33 @@ class NetdelayTest(unittest.TestCase):
         # undelayed afterwards: the queue is gone, no rule names it
         a.sendto(b"after", b.getsockname())
         self.assertEqual(b.recvfrom(100)[0], b"after")
+
+    def test_drop_held_loses_what_was_held_and_delays_the_rest(self):
+        self.delay(60000, both=False)  # held until dropped or healed
+        a, b = self.udp_pair()
+        for i in range(10):
+            a.sendto(b"%d" % i, b.getsockname())
+        deadline = time.monotonic() + RECV_TIMEOUT
+        while _queue_held(QUEUE) < 10 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.delayer.drop_held()
+        while _queue_held(QUEUE) > 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(_queue_held(QUEUE), 0)
+        a.sendto(b"later", b.getsockname())  # held, as before the drop
+        while _queue_held(QUEUE) < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(_queue_held(QUEUE), 1)
+        self.firewall.heal()
+        self.delayer.stop()
+        # the ten dropped never come; the later one comes at the heal
+        self.assertEqual(b.recvfrom(100)[0], b"later")
+        b.settimeout(0.5)
+        with self.assertRaises(socket.timeout):
+            b.recvfrom(100)
+        c = counts(self.delayer.last)
+        self.assertEqual((c["delayed"], c["dropped"]), (11, 10),
+                         self.delayer.last)
 
     def test_beyond_the_limit_packets_pass_at_once(self):
         proc = subprocess.Popen(
