@@ -7,8 +7,14 @@
  *   struct peer is one configured node, with at most one link up and, on
  *   the dialing side, at most one link being dialed.  Input accumulates
  *   in link->in and is consumed a message at a time: hello, proof, then
- *   frames.  Each frame sent is one allocation holding the length prefix
- *   and the bytes, freed when libuv has written it.
+ *   frames.  Output is corked: the frames sent to a link during one turn
+ *   of the loop are appended to its `out` buffer (length prefix and
+ *   bytes), and the buffer goes to libuv as one write when the turn ends
+ *   (a prepare handle before the loop blocks, a check handle after the
+ *   I/O callbacks), so a burst of proposals, commits and acks costs one
+ *   write(2) per peer, and the peer reads it in one go.  A frame larger
+ *   than CORK_MAX is written alone, after what is corked.  A write
+ *   handed to libuv is freed when libuv has written it.
  *
  *   A dialed stream leaves from this node's own server.N address (any
  *   port), so a node's traffic is told apart by address alone: packet
@@ -49,7 +55,9 @@ struct link {
 	uint8_t my_nonce[NONCE_LEN], their_nonce[NONCE_LEN];
 	uint8_t *in;
 	size_t in_len, in_cap;
-	size_t queued; /* bytes handed to uv_write and not written yet */
+	size_t queued; /* bytes corked or handed to uv_write, not written */
+	struct wreq *out; /* corked frames, not yet handed to libuv */
+	size_t out_cap;
 	struct link *next;
 };
 
@@ -66,6 +74,8 @@ struct peer_net {
 	uv_loop_t *loop;
 	uv_tcp_t listener;
 	uv_timer_t redial;
+	uv_prepare_t flush_before_poll;
+	uv_check_t flush_after_poll;
 	int32_t myid;
 	struct sockaddr_storage dial_from; /* own peer address, port 0 */
 	char *secret;
@@ -83,6 +93,9 @@ struct wreq {
 	size_t len;
 	uint8_t data[];
 };
+
+#define CORK_MIN 4096u
+#define CORK_MAX (256u << 10)
 
 static void put32(uint8_t *p, uint32_t v)
 {
@@ -136,6 +149,7 @@ static void on_link_closed(uv_handle_t *h)
 	if (*pp)
 		*pp = l->next;
 	free(l->in);
+	free(l->out);
 	free(l);
 	handle_closed(n);
 }
@@ -181,33 +195,109 @@ static void on_written(uv_write_t *req, int status)
 	free(w);
 }
 
-static int link_write(struct link *l, const uint8_t *head, size_t head_len,
-		      const uint8_t *p, size_t len)
+/* Hands w to libuv: 0, or -1 after closing the link. */
+static int link_submit(struct link *l, struct wreq *w)
 {
-	if (l->queued + head_len + len > PEER_NET_MAX_QUEUE) {
-		complain(l->peer, l->peer ? l->peer->id : 0,
-			 "not reading: stream closed");
-		link_close(l);
-		return -1;
-	}
-	struct wreq *w = malloc(sizeof(*w) + head_len + len);
-	if (!w) {
-		link_close(l);
-		return -1;
-	}
-	w->link = l;
-	w->len = head_len + len;
-	memcpy(w->data, head, head_len);
-	if (len)
-		memcpy(w->data + head_len, p, len);
 	uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)w->len);
 	if (uv_write(&w->req, (uv_stream_t *)&l->tcp, &b, 1, on_written) != 0) {
 		free(w);
 		link_close(l);
 		return -1;
 	}
-	l->queued += w->len;
 	return 0;
+}
+
+/* The corked frames to libuv: 0, or -1 after closing the link. */
+static int link_flush(struct link *l)
+{
+	struct wreq *w = l->out;
+	if (!w)
+		return 0;
+	l->out = NULL;
+	l->out_cap = 0;
+	return link_submit(l, w);
+}
+
+/* Room for `add` more bytes in l->out: false after closing the link. */
+static bool cork_room(struct link *l, size_t add)
+{
+	size_t used = l->out ? l->out->len : 0;
+	if (l->out && used + add > CORK_MAX && link_flush(l) < 0)
+		return false;
+	used = l->out ? l->out->len : 0;
+	if (l->out && used + add <= l->out_cap)
+		return true;
+	size_t cap = l->out_cap ? 2 * l->out_cap : CORK_MIN;
+	while (cap < used + add)
+		cap *= 2;
+	struct wreq *w = realloc(l->out, sizeof(*w) + cap);
+	if (!w) {
+		link_close(l);
+		return false;
+	}
+	if (!l->out) {
+		w->link = l;
+		w->len = 0;
+	}
+	l->out = w;
+	l->out_cap = cap;
+	return true;
+}
+
+static int link_write(struct link *l, const uint8_t *head, size_t head_len,
+		      const uint8_t *p, size_t len)
+{
+	size_t add = head_len + len;
+	if (l->queued + add > PEER_NET_MAX_QUEUE) {
+		complain(l->peer, l->peer ? l->peer->id : 0,
+			 "not reading: stream closed");
+		link_close(l);
+		return -1;
+	}
+	struct wreq *w;
+	uint8_t *dst;
+	if (add > CORK_MAX) {
+		/* alone, after what is corked, so the order holds */
+		if (link_flush(l) < 0)
+			return -1;
+		w = malloc(sizeof(*w) + add);
+		if (!w) {
+			link_close(l);
+			return -1;
+		}
+		w->link = l;
+		w->len = add;
+		dst = w->data;
+	} else {
+		if (!cork_room(l, add))
+			return -1;
+		w = NULL;
+		dst = l->out->data + l->out->len;
+		l->out->len += add;
+	}
+	memcpy(dst, head, head_len);
+	if (len)
+		memcpy(dst + head_len, p, len);
+	l->queued += add;
+	return w ? link_submit(l, w) : 0;
+}
+
+/* The end of a turn of the loop: every link's corked frames go out. */
+static void flush_all(struct peer_net *n)
+{
+	for (struct link *l = n->links; l; l = l->next)
+		if (l->out && l->state != L_CLOSING)
+			link_flush(l);
+}
+
+static void on_prepare(uv_prepare_t *h)
+{
+	flush_all(h->data);
+}
+
+static void on_check(uv_check_t *h)
+{
+	flush_all(h->data);
 }
 
 static void send_hello(struct link *l)
@@ -514,7 +604,13 @@ int peer_net_start(uv_loop_t *loop, const struct peer_net_opts *opts,
 	n->listener.data = n;
 	uv_timer_init(loop, &n->redial);
 	n->redial.data = n;
-	n->handles = 2;
+	uv_prepare_init(loop, &n->flush_before_poll);
+	n->flush_before_poll.data = n;
+	uv_prepare_start(&n->flush_before_poll, on_prepare);
+	uv_check_init(loop, &n->flush_after_poll);
+	n->flush_after_poll.data = n;
+	uv_check_start(&n->flush_after_poll, on_check);
+	n->handles = 4;
 	int rc = uv_tcp_bind(&n->listener, (const struct sockaddr *)&me, 0);
 	if (rc == 0)
 		rc = uv_listen((uv_stream_t *)&n->listener, 64, on_accept);
@@ -548,4 +644,6 @@ void peer_net_stop(struct peer_net *n)
 		link_close(l);
 	uv_close((uv_handle_t *)&n->redial, on_handle_closed);
 	uv_close((uv_handle_t *)&n->listener, on_handle_closed);
+	uv_close((uv_handle_t *)&n->flush_before_poll, on_handle_closed);
+	uv_close((uv_handle_t *)&n->flush_after_poll, on_handle_closed);
 }
