@@ -27,9 +27,11 @@
  *   replies from the head as they become ready and runs the waiting requests
  *   whose turn has come.
  *
- *   Output is gathered in conn->out during a loop iteration and handed to
- *   uv_write once per iteration by the check handle (conn_flush_all), so a
- *   pipelined client gets many replies per write system call.
+ *   Output is gathered in conn->out during a loop iteration and written
+ *   once per iteration by the check handle (conn_flush_all), so a
+ *   pipelined client gets many replies per write system call: at once
+ *   (uv_try_write) as far as the socket takes it, the rest through one
+ *   uv_write, during which further output waits in conn->out.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -521,12 +523,26 @@ static void flush_one(struct conn *c)
 		conn_close(c);
 		return;
 	}
+	uv_buf_t b = uv_buf_init((char *)c->out.buf, (unsigned int)c->out.len);
+	int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+	if (n == UV_EAGAIN || n == UV_ENOSYS)
+		n = 0;
+	if (n < 0) {
+		conn_close(c);
+		return;
+	}
+	if ((size_t)n == c->out.len) {
+		jute_writer_reset(&c->out);
+		if (c->state == CONN_CLOSING)
+			conn_close(c);
+		return;
+	}
 	struct jute_writer tmp = c->sending;
 	c->sending = c->out;
 	c->out = tmp;
 	jute_writer_reset(&c->out);
-	uv_buf_t b = uv_buf_init((char *)c->sending.buf,
-				 (unsigned int)c->sending.len);
+	b = uv_buf_init((char *)c->sending.buf + n,
+			(unsigned int)(c->sending.len - (size_t)n));
 	c->write_req.data = c;
 	c->write_in_flight = true;
 	if (uv_write(&c->write_req, (uv_stream_t *)&c->tcp, &b, 1, on_write)) {

@@ -9,12 +9,15 @@
  *   in link->in and is consumed a message at a time: hello, proof, then
  *   frames.  Output is corked: the frames sent to a link during one turn
  *   of the loop are appended to its `out` buffer (length prefix and
- *   bytes), and the buffer goes to libuv as one write when the turn ends
- *   (a prepare handle before the loop blocks, a check handle after the
- *   I/O callbacks), so a burst of proposals, commits and acks costs one
+ *   bytes), and the buffer is written when the turn ends (a prepare
+ *   handle before the loop blocks, a check handle after the I/O
+ *   callbacks), so a burst of proposals, commits and acks costs one
  *   write(2) per peer, and the peer reads it in one go.  A frame larger
- *   than CORK_MAX is written alone, after what is corked.  A write
- *   handed to libuv is freed when libuv has written it.
+ *   than CORK_MAX is written alone, after what is corked.  A write goes
+ *   to the socket at once (uv_try_write) when nothing waits before it;
+ *   only what the socket did not take is handed to libuv, and freed when
+ *   libuv has written it.  (A write that completes at once costs libuv
+ *   no request, no extra turn of the loop and no epoll_ctl.)
  *
  *   A dialed stream leaves from this node's own server.N address (any
  *   port), so a node's traffic is told apart by address alone: packet
@@ -195,16 +198,32 @@ static void on_written(uv_write_t *req, int status)
 	free(w);
 }
 
-/* Hands w to libuv: 0, or -1 after closing the link. */
+/* Writes w, at once as far as the socket takes it (uv_try_write fails
+ * while earlier writes wait, so the order holds), the rest through
+ * uv_write: 0, or -1 after closing the link. */
 static int link_submit(struct link *l, struct wreq *w)
 {
 	uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)w->len);
-	if (uv_write(&w->req, (uv_stream_t *)&l->tcp, &b, 1, on_written) != 0) {
+	int n = uv_try_write((uv_stream_t *)&l->tcp, &b, 1);
+	if (n == UV_EAGAIN || n == UV_ENOSYS)
+		n = 0;
+	if (n >= 0 && (size_t)n == w->len) {
+		l->queued -= w->len;
 		free(w);
-		link_close(l);
-		return -1;
+		return 0;
 	}
-	return 0;
+	if (n >= 0) {
+		b = uv_buf_init((char *)w->data + n, (unsigned)(w->len - (size_t)n));
+		if (uv_write(&w->req, (uv_stream_t *)&l->tcp, &b, 1,
+			     on_written) == 0) {
+			l->queued -= (size_t)n;
+			w->len -= (size_t)n;
+			return 0;
+		}
+	}
+	free(w);
+	link_close(l);
+	return -1;
 }
 
 /* The corked frames to libuv: 0, or -1 after closing the link. */
