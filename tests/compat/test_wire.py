@@ -347,6 +347,34 @@ class WireTests(CompatTestCase):
         self.assert_closed_silently(c)
 
 
+class SlowReaderTests(CompatTestCase):
+    """A client that pipelines requests for a large znode and reads only
+    later: the server writes what the socket takes, keeps the rest, and
+    every reply arrives whole and in order."""
+
+    def test_pipelined_large_replies_to_a_slow_reader(self):
+        zk = self.kazoo()
+        value = bytes(range(256)) * 3900  # 998,400 bytes
+        zk.create(self.root, value)
+        c = RawClient(self.server.host, self.server.port, timeout=10.0)
+        self.addCleanup(c.close)
+        self.assertIsNotNone(c.handshake())
+        missing = jstr(self.root + "/none") + b"\0"
+        sent = []
+        for _ in range(24):  # 24 MB of replies, far more than the socket holds
+            sent.append((c.request(4, jstr(self.root) + b"\0"), 0))
+            sent.append((c.request(3, missing), NONODE))
+        time.sleep(0.5)  # the server's output piles up unread
+        for i, (xid, err) in enumerate(sent):
+            r = c.reply()
+            self.assertIsNotNone(r, "connection closed before reply %d" % i)
+            self.assertEqual((r[0], r[2]), (xid, err))
+            if err == 0:
+                (n,) = struct.unpack_from("!i", r[3], 0)
+                self.assertEqual(r[3][4:4 + n], value)
+        zk.delete(self.root)
+
+
 class WhitelistTests(CompatTestCase):
     SERVER_OPTS = dict(whitelist="srvr")
 
